@@ -1,0 +1,13 @@
+"""What every service of the system repeats, written once.
+
+- `envelope`: the JSON envelope `{"error", "message", "data"}`.
+- `errors`: `ServiceError` and the exception handlers (400/413/5xx, never a stack trace).
+- `app`: `create_app()`, a FastAPI app with the handlers, `/ping`, `/ready` and the middlewares.
+- `settings`: the pydantic-settings base every service's settings extend.
+- `logs`: structured JSON logging with the request id.
+- `serve`: runs an app under uvicorn with graceful shutdown on SIGTERM.
+- `backoff`: retry a connect with capped exponential back-off.
+- `jsonrpc`: the wire codec of Go's `net/rpc/jsonrpc`.
+- `amqp`: the confirmed, persistent RabbitMQ publisher.
+- `testing`: pytest fixtures that start real servers on free ports (a pytest plugin).
+"""

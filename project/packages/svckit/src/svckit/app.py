@@ -1,0 +1,56 @@
+"""`create_app()`: a FastAPI app with everything a service of ours shares."""
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from svckit.body_limit import MIB, BodySizeLimit
+from svckit.envelope import reply
+from svckit.errors import install_error_handlers
+from svckit.readiness import Readiness
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_app(
+    title: str,
+    *,
+    description: str = "",
+    lifespan: Lifespan | None = None,
+    readiness: Readiness | None = None,
+    max_body: int = MIB,
+    **fastapi_kwargs: Any,
+) -> FastAPI:
+    """The app with the envelope's error handlers, `/ping`, `/ready`, request ids and a body limit.
+
+    `readiness` holds the service's dependency checks; `app.state.readiness` exposes it so the
+    lifespan can add checks once its clients exist.
+    """
+    app = FastAPI(title=title, description=description, lifespan=lifespan, **fastapi_kwargs)
+    app.state.readiness = readiness or Readiness()
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+
+    @app.api_route(
+        "/ping", methods=["GET", "HEAD"], response_class=PlainTextResponse, tags=["probes"]
+    )
+    async def ping() -> str:
+        """Liveness: answers `.` while the process serves."""
+        return "."
+
+    @app.get("/ready", tags=["probes"], responses={503: {"description": "a dependency fails"}})
+    async def ready() -> JSONResponse:
+        """200 when every dependency answers within 1 s, else 503 naming the one that fails."""
+        report = await app.state.readiness.report()
+        failing = [name for name, state in report.items() if state != "ok"]
+        if failing:
+            detail = "; ".join(f"{name}: {report[name]}" for name in failing)
+            return reply(503, f"not ready: {detail}", report)
+        return reply(200, "ready", report)
+
+    return app

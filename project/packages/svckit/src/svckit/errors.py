@@ -1,0 +1,90 @@
+"""Errors a person can act on: every failure leaves as the envelope, never as a stack trace."""
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from svckit.envelope import reply
+
+log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """An expected failure with the status and message the caller should see."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers
+
+
+class DownstreamUnavailable(ServiceError):
+    """A service we depend on refused the connection or answered garbage: 502."""
+
+    def __init__(self, service: str, detail: str = "") -> None:
+        message = f"{service} is unavailable" + (f": {detail}" if detail else "")
+        super().__init__(502, message)
+        self.service = service
+
+
+class DownstreamTimeout(ServiceError):
+    """A service we depend on did not answer within its deadline: 504."""
+
+    def __init__(self, service: str, seconds: float) -> None:
+        super().__init__(504, f"{service} did not answer within {seconds:g} s")
+        self.service = service
+
+
+def describe_validation_errors(errors: Sequence[Any]) -> str:
+    """One sentence naming each bad field, e.g. `log.name: Input should be a valid string`."""
+    parts = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        kind = err.get("type", "")
+        if kind == "json_invalid":
+            ctx = err.get("ctx") or {}
+            return f"malformed JSON: {ctx.get('error', 'cannot parse the body')}"
+        if kind in ("model_attributes_type", "dict_type") and not loc:
+            return "the body must be a JSON object"
+        if kind == "missing" and not loc:
+            return "the body must be a JSON object"
+        field = ".".join(loc) or "body"
+        parts.append(f"{field}: {err.get('msg', 'is not valid')}")
+    return "; ".join(parts) or "the request is not valid"
+
+
+async def _service_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    if exc.status >= 500:
+        log.warning("answered %d: %s", exc.status, exc.message)
+    return reply(exc.status, exc.message, headers=exc.headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return reply(400, describe_validation_errors(exc.errors()))
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+    return reply(exc.status_code, message, headers=getattr(exc, "headers", None))
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return reply(500, "internal error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

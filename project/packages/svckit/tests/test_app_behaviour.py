@@ -1,0 +1,123 @@
+"""The shared app answers bad input with the envelope and a message that names the problem."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from pydantic import BaseModel
+from svckit.app import create_app
+from svckit.errors import DownstreamTimeout
+from svckit.readiness import Readiness
+
+
+class Entry(BaseModel):
+    name: str
+    data: str
+
+
+def make_app() -> httpx.AsyncClient:
+    readiness = Readiness(timeout=0.2)
+
+    async def fine() -> None:
+        return None
+
+    async def stuck() -> None:
+        await asyncio.sleep(5)
+
+    readiness.add("store", fine)
+    readiness.add("queue", stuck)
+    app = create_app("test", readiness=readiness)
+
+    @app.post("/log", status_code=202)
+    async def log(entry: Entry) -> dict[str, str]:
+        return {"message": entry.name}
+
+    @app.get("/slow")
+    async def slow() -> None:
+        raise DownstreamTimeout("logger-service", 2)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://t")
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with make_app() as c:
+        yield c
+
+
+async def test_ping_answers_a_dot_for_get_and_head(client: httpx.AsyncClient) -> None:
+    r = await client.get("/ping")
+    assert (r.status_code, r.text, r.headers["content-type"].split(";")[0]) == (
+        200,
+        ".",
+        "text/plain",
+    )
+    assert (await client.head("/ping")).status_code == 200
+
+
+async def test_malformed_json_is_400_with_envelope(client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        "/log", content=b'{"name": ', headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 400
+    body = r.json()
+    assert body["error"] is True
+    assert body["message"].startswith("malformed JSON")
+    assert "data" not in body
+
+
+async def test_body_that_is_not_an_object_is_400(client: httpx.AsyncClient) -> None:
+    r = await client.post("/log", json=[1, 2])
+    assert r.status_code == 400
+    assert r.json()["message"] == "the body must be a JSON object"
+
+
+async def test_wrong_type_names_the_field(client: httpx.AsyncClient) -> None:
+    r = await client.post("/log", json={"name": 5, "data": "x"})
+    assert r.status_code == 400
+    assert r.json()["message"].startswith("name: ")
+
+
+async def test_missing_field_names_the_field(client: httpx.AsyncClient) -> None:
+    r = await client.post("/log", json={"name": "x"})
+    assert r.status_code == 400
+    assert r.json()["message"] == "data: Field required"
+
+
+async def test_body_over_one_mib_is_413(client: httpx.AsyncClient) -> None:
+    big = b'{"name":"x","data":"' + b"a" * (1024 * 1024) + b'"}'
+    r = await client.post("/log", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["error"] is True
+
+
+async def test_downstream_timeout_is_504_naming_it(client: httpx.AsyncClient) -> None:
+    r = await client.get("/slow")
+    assert r.status_code == 504
+    assert r.json() == {"error": True, "message": "logger-service did not answer within 2 s"}
+
+
+async def test_unexpected_error_is_500_without_internals(client: httpx.AsyncClient) -> None:
+    r = await client.get("/boom")
+    assert r.status_code == 500
+    assert r.json() == {"error": True, "message": "internal error"}
+
+
+async def test_ready_names_the_dependency_that_does_not_answer(client: httpx.AsyncClient) -> None:
+    r = await client.get("/ready")
+    assert r.status_code == 503
+    body = r.json()
+    assert body["data"] == {"store": "ok", "queue": "no answer within 0.2 s"}
+    assert "queue" in body["message"]
+
+
+async def test_request_id_is_echoed(client: httpx.AsyncClient) -> None:
+    rid = "a" * 32
+    r = await client.get("/ping", headers={"X-Request-ID": rid})
+    assert r.headers["x-request-id"] == rid
