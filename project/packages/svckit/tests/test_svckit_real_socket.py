@@ -1,0 +1,60 @@
+"""Over a real socket, a client that sends a too-large body reads the 413, not a reset."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import uvicorn
+from pydantic import BaseModel
+from svckit.app import create_app
+from svckit.testing import await_for, free_port
+
+
+class Entry(BaseModel):
+    data: str
+
+
+@pytest.fixture(scope="module")
+async def base_url() -> AsyncIterator[str]:
+    app = create_app("socket-test")
+
+    @app.post("/log", status_code=202)
+    async def log(entry: Entry) -> dict[str, int]:
+        return {"size": len(entry.data)}
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None, lifespan="off"))
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        return server.started
+
+    await await_for(started, 10, what="uvicorn to start")
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_two_mib_body_gets_413_envelope(base_url: str, chunked: bool) -> None:
+    body = b'{"data":"' + b"x" * (2 * 1024 * 1024) + b'"}'
+
+    async def stream() -> AsyncIterator[bytes]:
+        for i in range(0, len(body), 65536):
+            yield body[i : i + 65536]
+
+    async with httpx.AsyncClient() as client:
+        r = await client.post(
+            f"{base_url}/log",
+            content=stream() if chunked else body,
+            headers={"content-type": "application/json"},
+        )
+    assert r.status_code == 413
+    assert r.json() == {"error": True, "message": "request body is larger than 1048576 bytes"}
+
+
+async def test_body_under_the_limit_is_served(base_url: str) -> None:
+    async with httpx.AsyncClient() as client:
+        r = await client.post(f"{base_url}/log", json={"data": "x" * 1000})
+    assert (r.status_code, r.json()) == (202, {"size": 1000})
