@@ -1,1 +1,1 @@
-"""TBD."""
+"""The logger service: stores log entries in MongoDB through three doors (HTTP, RPC, gRPC)."""

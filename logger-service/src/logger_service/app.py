@@ -1,0 +1,71 @@
+"""The logger as one process: the HTTP app whose lifespan opens the store and the other doors."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from svckit.app import create_app
+from svckit.backoff import retry_forever
+
+from logger_service.embedded import mongo_target
+from logger_service.grpc_server import GrpcServer
+from logger_service.http_api import router
+from logger_service.rpc_server import RpcServer
+from logger_service.settings import Settings
+from logger_service.store import LogStore
+
+log = logging.getLogger(__name__)
+
+
+def build_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            target = await stack.enter_async_context(
+                mongo_target(settings.mongo_url, settings.embedded_mongo_data)
+            )
+            store = LogStore(
+                target.url,
+                settings.mongo_database,
+                timeout=settings.mongo_timeout,
+                username=None if target.embedded else settings.mongo_username,
+                password=None if target.embedded else settings.mongo_password,
+            )
+            stack.push_async_callback(store.close)
+            app.state.store = store
+            app.state.readiness.add("mongodb", store.ping)
+
+            # In the background, so the doors open and /ready says 503 while MongoDB is away.
+            preparing = asyncio.create_task(retry_forever("mongodb", store.prepare))
+            stack.callback(preparing.cancel)
+
+            rpc = RpcServer(store, settings.host, settings.rpc_port, grace=settings.shutdown_grace)
+            grpc_door = GrpcServer(
+                store,
+                settings.host,
+                settings.grpc_port,
+                health_interval=settings.health_interval,
+                grace=settings.shutdown_grace,
+            )
+            await rpc.start()
+            stack.push_async_callback(rpc.stop)
+            await grpc_door.start()
+            stack.push_async_callback(grpc_door.stop)
+            log.info(
+                "logger-service: HTTP on %d, RPC on %d, gRPC on %d, database %r",
+                settings.port,
+                rpc.port,
+                grpc_door.port,
+                settings.mongo_database,
+            )
+            yield
+
+    app = create_app(
+        "logger-service",
+        description="Stores log entries in MongoDB; HTTP here, Go net/rpc/jsonrpc and gRPC beside.",
+        lifespan=lifespan,
+    )
+    app.include_router(router)
+    return app

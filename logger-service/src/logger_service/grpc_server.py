@@ -1,0 +1,109 @@
+"""The gRPC door: `logs.LogService/WriteLog`, the standard health service and reflection."""
+
+import asyncio
+import contextlib
+import logging
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from logs_proto import logs_pb2, logs_pb2_grpc
+
+from logger_service.store import LogStore, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+LOG_SERVICE = logs_pb2.DESCRIPTOR.services_by_name["LogService"].full_name
+RESULT = "logged!"
+
+
+class LogService(logs_pb2_grpc.LogServiceServicer):
+    def __init__(self, store: LogStore) -> None:
+        self._store = store
+
+    async def WriteLog(
+        self, request: logs_pb2.LogRequest, context: grpc.aio.ServicerContext[object, object]
+    ) -> logs_pb2.LogResponse:
+        if not request.HasField("logEntry"):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "logEntry is required")
+        entry = request.logEntry
+        try:
+            await self._store.write(entry.name, entry.data)
+        except StoreUnavailable as exc:
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE, f"the log store (MongoDB) is unavailable: {exc}"
+            )
+        return logs_pb2.LogResponse(result=RESULT)
+
+
+class GrpcServer:
+    def __init__(
+        self,
+        store: LogStore,
+        host: str,
+        port: int,
+        *,
+        health_interval: float = 1.0,
+        grace: float = 10.0,
+    ) -> None:
+        self._store = store
+        self._address = f"{host}:{port}"
+        self._health_interval = health_interval
+        self._grace = grace
+        self._server = grpc.aio.server()
+        # grpc-stubs predate `health.aio`; the asyncio servicer is the one grpc.aio needs.
+        self._health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        self._watch: asyncio.Task[None] | None = None
+        self.port = port
+
+    async def start(self) -> None:
+        # The generated registration function carries no annotations.
+        logs_pb2_grpc.add_LogServiceServicer_to_server(  # type: ignore[no-untyped-call]
+            LogService(self._store), self._server
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        reflection.enable_server_reflection(
+            [LOG_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
+        )
+        self.port = self._server.add_insecure_port(self._address)
+        # NOT_SERVING until the first ping proves the store answers.
+        await self._set(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self._server.start()
+        self._watch = asyncio.create_task(self._watch_store())
+        log.info("gRPC door listening on %s", self._address)
+
+    async def stop(self) -> None:
+        """Health says NOT_SERVING, new calls are refused, calls in flight get the grace."""
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        await self._health.enter_graceful_shutdown()
+        await self._server.stop(self._grace)
+        log.info("gRPC door stopped")
+
+    async def _set(self, status: "health_pb2.HealthCheckResponse.ServingStatus") -> None:
+        for service in ("", LOG_SERVICE):
+            await self._health.set(service, status)
+
+    async def _watch_store(self) -> None:
+        """Health follows the store: SERVING only while MongoDB answers a ping."""
+        serving: bool | None = None
+        while True:
+            try:
+                await asyncio.wait_for(self._store.ping(), self._health_interval + 1)
+                up = True
+            except (StoreUnavailable, TimeoutError) as exc:
+                up = False
+                if serving is not False:
+                    log.warning("gRPC health: NOT_SERVING, the store does not answer: %s", exc)
+            if up != serving:
+                if up:
+                    log.info("gRPC health: SERVING, the store answers")
+                serving = up
+                await self._set(
+                    health_pb2.HealthCheckResponse.SERVING
+                    if up
+                    else health_pb2.HealthCheckResponse.NOT_SERVING
+                )
+            await asyncio.sleep(self._health_interval)

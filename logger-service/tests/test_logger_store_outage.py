@@ -1,0 +1,228 @@
+"""MongoDB away: every door fails fast with its own error, and all recover when it returns.
+
+The logger reaches SecantusDB through a TCP proxy of ours that the test opens and cuts.
+Everything here is async, so the proxy (on the test's event loop) keeps piping meanwhile.
+"""
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import grpc
+import httpx
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from logs_proto import logs_pb2, logs_pb2_grpc
+from pymongo.collection import Collection
+from svckit.testing import ServiceProcess, await_for, free_port
+
+DEADLINE = 4.0  # the logger's store deadline is 2 s; a few seconds at most, whatever the door
+
+
+class CuttableProxy:
+    """Pipes TCP from its own port to the target; `cut()` drops every connection and stops."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = free_port()
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def open(self) -> None:
+        self._server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port)
+
+    async def cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def _pipe(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        try:
+            server_r, server_w = await asyncio.open_connection(*self.target)
+        except OSError:
+            client_w.transport.abort()
+            return
+        self._writers |= {client_w, server_w}
+
+        async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.transport.abort()
+
+        await asyncio.gather(copy(client_r, server_w), copy(server_r, client_w))
+        self._writers -= {client_w, server_w}
+
+
+@pytest.fixture(scope="module")
+async def proxy(secantus_url: str) -> AsyncIterator[CuttableProxy]:
+    target = urlparse(secantus_url)
+    assert target.hostname
+    assert target.port
+    proxy = CuttableProxy(target.hostname, target.port)
+    yield proxy
+    await proxy.cut()
+
+
+@pytest.fixture(scope="module")
+async def logger_via_proxy(
+    proxy: CuttableProxy, mongo_database: str, logs_dir: Path
+) -> AsyncIterator[ServiceProcess]:
+    svc = ServiceProcess(
+        "logger_service",
+        {
+            "MONGO_URL": f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true",
+            "MONGO_DATABASE": mongo_database,
+            "RPC_PORT": str(free_port()),
+            "GRPC_PORT": str(free_port()),
+            "HEALTH_INTERVAL": "0.2",
+        },
+        log_dir=logs_dir,
+        name="logger-via-proxy",
+    )
+    # In threads, so the proxy on this loop keeps piping while the logger starts and stops.
+    await asyncio.to_thread(svc.start)
+    yield svc
+    assert await asyncio.to_thread(svc.stop) in (0, -15), svc.output()
+
+
+@pytest.fixture
+async def http(logger_via_proxy: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=logger_via_proxy.url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+async def channel(logger_via_proxy: ServiceProcess) -> AsyncIterator[grpc.aio.Channel]:
+    target = f"127.0.0.1:{logger_via_proxy.env['GRPC_PORT']}"
+    async with grpc.aio.insecure_channel(target) as ch:
+        yield ch
+
+
+async def rpc_call(svc: ServiceProcess, name: str) -> dict[str, Any]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", int(svc.env["RPC_PORT"]))
+    try:
+        request = {"method": "RPCServer.LogInfo", "params": [{"Name": name}], "id": 1}
+        writer.write(json.dumps(request).encode())
+        reply: dict[str, Any] = json.loads(await asyncio.wait_for(reader.readline(), 10))
+        return reply
+    finally:
+        writer.close()
+
+
+async def health(channel: grpc.aio.Channel) -> int:
+    reply = await health_pb2_grpc.HealthStub(channel).Check(
+        health_pb2.HealthCheckRequest(service="logs.LogService"), timeout=5
+    )
+    status: int = reply.status
+    return status
+
+
+async def grpc_write(channel: grpc.aio.Channel, name: str) -> str:
+    stub = logs_pb2_grpc.LogServiceStub(channel)  # type: ignore[no-untyped-call]
+    request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name=name, data="d"))
+    response = await stub.WriteLog(request, timeout=10)
+    result: str = response.result
+    return result
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def test_starts_without_mongodb_then_serves_once_it_appears(
+    proxy: CuttableProxy, http: httpx.AsyncClient, logs: Collection[dict[str, Any]]
+) -> None:
+    assert (await http.get("/ping")).status_code == 200
+    ready = await http.get("/ready")
+    assert ready.status_code == 503
+    assert "mongodb" in ready.json()["message"]
+
+    name = unique("early")
+    started = time.monotonic()
+    answers = await asyncio.gather(
+        *(http.post("/log", json={"name": name, "data": "d"}) for _ in range(8))
+    )
+    # Concurrent writes share the deadline; none waits behind another's.
+    assert time.monotonic() - started < DEADLINE
+    assert {r.status_code for r in answers} == {503}
+    assert answers[0].json()["message"].startswith("the log store (MongoDB) is unavailable")
+
+    await proxy.open()
+
+    async def ready_now() -> bool:
+        return (await http.get("/ready")).status_code == 200
+
+    await await_for(ready_now, 15, what="/ready once MongoDB answers")
+    assert (await http.post("/log", json={"name": name, "data": "d"})).status_code == 202
+    assert logs.count_documents({"name": name}) == 1
+
+
+async def test_an_outage_fails_every_door_fast_and_each_recovers_by_itself(
+    proxy: CuttableProxy,
+    logger_via_proxy: ServiceProcess,
+    http: httpx.AsyncClient,
+    channel: grpc.aio.Channel,
+    logs: Collection[dict[str, Any]],
+) -> None:
+    await proxy.cut()
+    await proxy.open()
+    assert (await http.post("/log", json={"name": unique("warm"), "data": "d"})).status_code == 202
+    await await_for(
+        lambda: _is(health(channel), health_pb2.HealthCheckResponse.SERVING), 10, what="SERVING"
+    )
+
+    await proxy.cut()
+
+    started = time.monotonic()
+    r = await http.post("/log", json={"name": unique("down"), "data": "d"})
+    assert r.status_code == 503
+    assert time.monotonic() - started < DEADLINE
+
+    started = time.monotonic()
+    reply = await rpc_call(logger_via_proxy, unique("down"))
+    assert reply["result"] is None
+    assert reply["error"].startswith("the log store (MongoDB) is unavailable")
+    assert time.monotonic() - started < DEADLINE
+
+    started = time.monotonic()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await grpc_write(channel, unique("down"))
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "MongoDB" in (caught.value.details() or "")
+    assert time.monotonic() - started < DEADLINE
+
+    await await_for(
+        lambda: _is(health(channel), health_pb2.HealthCheckResponse.NOT_SERVING),
+        10,
+        what="NOT_SERVING",
+    )
+    assert (await http.get("/ready")).status_code == 503
+
+    await proxy.open()
+    name = unique("back")
+
+    async def http_back() -> bool:
+        return (await http.post("/log", json={"name": name, "data": "d"})).status_code == 202
+
+    await await_for(http_back, 15, what="HTTP door back")
+    assert (await rpc_call(logger_via_proxy, name))["error"] is None
+    assert await grpc_write(channel, name) == "logged!"
+    await await_for(
+        lambda: _is(health(channel), health_pb2.HealthCheckResponse.SERVING), 10, what="SERVING"
+    )
+    assert logs.count_documents({"name": name}) == 3
+
+
+async def _is(value: Any, expected: Any) -> bool:
+    return bool(await value == expected)

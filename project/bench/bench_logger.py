@@ -1,0 +1,193 @@
+"""The logger: each door's write rate as a share of what PyMongo alone gets from the same store.
+
+One SecantusDB (a process of its own, so the load generator does not share its interpreter)
+and one logger process on it. First the floor: raw `insert_one` of the logger's documents
+into the logger's own collection (same indexes), serial and 32 in flight. Then the same
+writes through each door: HTTP `POST /log` (aiohttp), RPC `RPCServer.LogInfo` (one
+connection, calls pipelined as Go's rpc.Client does) and gRPC `WriteLog`. Goal: every door
+at least 0.8 of raw at the same concurrency.
+"""
+
+import asyncio
+import contextlib
+import itertools
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import benchkit
+import grpc
+from logs_proto import logs_pb2, logs_pb2_grpc
+from pymongo import AsyncMongoClient
+from svckit.jsonrpc import StreamDecoder, request
+from svckit.testing import (
+    ServiceProcess,
+    await_for,
+    free_port,
+    http_status,
+    port_open,
+    wait_for,
+)
+
+GOAL = 0.8
+CONCURRENCY = (1, 32)
+DATABASE = "bench_logs"
+DATA = "x" * 64
+
+
+class RpcClient:
+    """A pipelining net/rpc/jsonrpc client: many calls in flight on one connection."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader, self._writer = reader, writer
+        self._ids = itertools.count()
+        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._reading = asyncio.create_task(self._read())
+
+    @classmethod
+    async def connect(cls, port: int) -> "RpcClient":
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
+
+    async def _read(self) -> None:
+        decoder = StreamDecoder()
+        while chunk := await self._reader.read(65536):
+            for reply in decoder.feed(chunk):
+                self._waiting.pop(reply["id"]).set_result(reply)
+
+    async def call(self, name: str) -> None:
+        call_id = next(self._ids)
+        done = asyncio.get_running_loop().create_future()
+        self._waiting[call_id] = done
+        self._writer.write(request("RPCServer.LogInfo", {"Name": name, "Data": DATA}, call_id))
+        reply = await done
+        if reply["error"] is not None:
+            raise RuntimeError(reply["error"])
+
+    async def close(self) -> None:
+        self._reading.cancel()
+        self._writer.close()
+
+
+def start_secantus(data: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    command = [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--storage-path", str(data), "--cache-size", "256M", "--log-level", "WARNING"]
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(lambda: port_open("127.0.0.1", port), 60, what="SecantusDB")
+    return proc, f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+
+async def measure(
+    what: str, call: Callable[[], Awaitable[Any]], concurrency: int, seconds: float
+) -> benchkit.Load:
+    benchkit.progress(f"logger {what}, {concurrency} in flight, {seconds:g} s")
+    return await benchkit.closed_loop(call, concurrency, seconds)
+
+
+def figure(what: str, load: benchkit.Load, concurrency: int, raw: float | None) -> benchkit.Result:
+    return benchkit.Result(
+        f"logger {what}, {concurrency} in flight",
+        load.rate,
+        "writes/s",
+        baseline=raw,
+        goal=None if raw is None else GOAL,
+        extra={
+            "errors": load.errors,
+            "p50_ms": load.percentile(50) * 1000,
+            "p99_ms": load.percentile(99) * 1000,
+        },
+    )
+
+
+async def main(quick: bool) -> list[benchkit.Result]:
+    seconds = 1.5 if quick else 10.0
+    scratch = Path(tempfile.mkdtemp(prefix="bench-logger-"))
+    mongo, url = start_secantus(scratch / "mongo")
+    svc = ServiceProcess(
+        "logger_service",
+        {
+            "MONGO_URL": url,
+            "MONGO_DATABASE": DATABASE,
+            "RPC_PORT": str(free_port()),
+            "GRPC_PORT": str(free_port()),
+            "LOG_LEVEL": "WARNING",
+        },
+        log_dir=scratch,
+        name="logger",
+    )
+    results: list[benchkit.Result] = []
+    try:
+        svc.start(timeout=60)
+        wait_for(lambda: http_status(svc.url + "/ready") == 200, 30, what="logger ready")
+        store: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
+        logs = store[DATABASE]["logs"]
+
+        async def indexed() -> bool:
+            return len(await logs.index_information()) > 1
+
+        # Raw writes go to the logger's collection once its indexes exist: the same work.
+        await await_for(indexed, 30, what="the logger's indexes")
+
+        async def raw() -> None:
+            now = datetime.now(UTC)
+            doc = {"name": "raw", "data": DATA, "created_at": now, "updated_at": now}
+            await logs.insert_one(doc)
+
+        floor: dict[int, float] = {}
+        for n in CONCURRENCY:
+            load = await measure("raw insert_one", raw, n, seconds)
+            floor[n] = load.rate
+            results.append(figure("raw insert_one (PyMongo)", load, n, None))
+
+        connector = aiohttp.TCPConnector(limit=max(CONCURRENCY))
+        async with (
+            aiohttp.ClientSession(base_url=svc.url, connector=connector) as http,
+            grpc.aio.insecure_channel(f"127.0.0.1:{svc.env['GRPC_PORT']}") as channel,
+        ):
+            rpc = await RpcClient.connect(int(svc.env["RPC_PORT"]))
+            stub = logs_pb2_grpc.LogServiceStub(channel)  # type: ignore[no-untyped-call]
+            grpc_request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name="grpc", data=DATA))
+
+            async def via_http() -> None:
+                async with http.post("/log", json={"name": "http", "data": DATA}) as r:
+                    if r.status != 202:
+                        raise RuntimeError(f"HTTP {r.status}")
+                    await r.read()
+
+            async def via_rpc() -> None:
+                await rpc.call("rpc")
+
+            async def via_grpc() -> None:
+                await stub.WriteLog(grpc_request, timeout=10)
+
+            doors = {"HTTP POST /log": via_http, "RPC LogInfo": via_rpc, "gRPC WriteLog": via_grpc}
+            for door, call in doors.items():
+                for n in CONCURRENCY:
+                    load = await measure(door, call, n, seconds)
+                    results.append(figure(door, load, n, floor[n]))
+            await rpc.close()
+        await store.close()
+    finally:
+        with contextlib.suppress(AssertionError):
+            svc.stop()
+        mongo.terminate()
+        try:
+            mongo.wait(15)
+        except subprocess.TimeoutExpired:
+            mongo.kill()
+        shutil.rmtree(scratch, ignore_errors=True)
+    return results
+
+
+if __name__ == "__main__":
+    print(benchkit.table(asyncio.run(main(benchkit.QUICK))))
