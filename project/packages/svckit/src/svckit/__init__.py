@@ -9,5 +9,7 @@
 - `backoff`: retry a connect with capped exponential back-off.
 - `jsonrpc`: the wire codec of Go's `net/rpc/jsonrpc`.
 - `amqp`: the confirmed, persistent RabbitMQ publisher.
+- `browser`: Debian's Chromium under Playwright for the browser tests.
+- `proxy`: a TCP proxy a test cuts to give one service an outage of a shared server.
 - `testing`: pytest fixtures that start real servers on free ports (a pytest plugin).
 """

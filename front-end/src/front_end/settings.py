@@ -1,0 +1,28 @@
+"""The front-end's settings: its port and the broker's address as the browser sees it."""
+
+from urllib.parse import urlsplit
+
+from pydantic import field_validator
+from svckit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    port: int = 8082
+    # The page's JavaScript calls the broker straight from the browser, so this is the address
+    # a browser can reach (not a container name), e.g. http://localhost:8080.
+    broker_url: str = "http://localhost:8080"
+
+    @field_validator("broker_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("BROKER_URL must be an http:// or https:// address")
+        if parts.query or parts.fragment or any(c in value for c in "\"'<> "):
+            raise ValueError("BROKER_URL must be a plain address without query or quotes")
+        return value.strip().rstrip("/")
+
+    @property
+    def broker_origin(self) -> str:
+        parts = urlsplit(self.broker_url)
+        return f"{parts.scheme}://{parts.netloc}"

@@ -1,0 +1,88 @@
+"""`python -m launcher`: check PostgreSQL and RabbitMQ, start every service in readiness order,
+print where they are, and stop them all on Ctrl-C or SIGTERM."""
+
+import asyncio
+import signal
+import sys
+import time
+
+from launcher.plan import build_plan
+from launcher.probes import mail_server_answers, missing_servers, mongo_choice
+from launcher.runner import Console, Runner
+from launcher.settings import LauncherSettings
+
+# `uv run` forwards the terminal's Ctrl-C to us as well: a repeat this soon is the same one.
+SAME_CTRL_C = 1.0
+
+
+async def launch() -> int:
+    settings = LauncherSettings()
+    problems = await missing_servers()
+    if problems:
+        for problem in problems:
+            print(f"launcher: {problem}", file=sys.stderr)
+        return 1
+    start_catcher = not await mail_server_answers(settings.port("catcher_smtp", 1025))
+    plan = build_plan(settings, start_catcher=start_catcher)
+    console = Console(s.name for s in plan.services)
+    console.say(await mongo_choice())
+    if not start_catcher:
+        console.say("a mail server is set or answers: the mail catcher is not started")
+    runner = Runner(console, ready_timeout=settings.ready_timeout, stop_grace=settings.stop_grace)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    first_signal_at: float | None = None
+
+    def on_signal(signum: int) -> None:
+        nonlocal first_signal_at
+        now = time.monotonic()
+        if first_signal_at is None:
+            first_signal_at = now
+            console.say(f"{signal.Signals(signum).name}: stopping every service")
+            stop.set()
+        elif now - first_signal_at > SAME_CTRL_C:
+            console.say("second signal: killing everything now")
+            runner.kill_all()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
+
+    code = 0
+    starting = asyncio.create_task(runner.start_all(plan.services))
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+        elif (failure := starting.exception()) is not None:
+            console.say(f"cannot start the system: {failure}")
+            code = 1
+        else:
+            console.say("all services are ready:")
+            width = max(len(what) for what, _ in plan.addresses)
+            for what, address in plan.addresses:
+                console.say(f"  {what.ljust(width)}  {address}")
+            console.say("Ctrl-C stops them all.")
+            exited = asyncio.create_task(runner.first_exit())
+            await asyncio.wait([exited, stopping], return_when=asyncio.FIRST_COMPLETED)
+            if exited.done():
+                name, returncode = exited.result()
+                console.say(f"{name} exited with code {returncode}: stopping the others")
+                code = 1
+            exited.cancel()
+    finally:
+        stopping.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        await runner.stop_all()
+        console.say("everything stopped")
+    return code
+
+
+def main() -> None:
+    sys.exit(asyncio.run(launch()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""What `make -C project run` starts: each service's command, settings and what it waits for."""
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from launcher.probes import DEFAULT_RABBIT_URL
+from launcher.settings import LauncherSettings
+
+
+@dataclass(frozen=True)
+class Service:
+    """One process: started once all its `needs` are ready; ready when `ready_url` answers 200."""
+
+    name: str
+    argv: list[str]
+    ready_url: str
+    env: dict[str, str] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    services: list[Service]
+    # What a person opens once everything is ready: (what, address).
+    addresses: list[tuple[str, str]]
+
+
+def _python(module: str) -> list[str]:
+    return [sys.executable, "-m", module]
+
+
+def build_plan(
+    settings: LauncherSettings, *, start_catcher: bool, environ: Mapping[str, str] | None = None
+) -> Plan:
+    """The services in dependency order, each told where its downstreams listen."""
+    env = os.environ if environ is None else environ
+    host = settings.host
+    local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    ports = {
+        "broker": settings.port("broker", 8080),
+        "auth": settings.port("auth", 8081),
+        "front_end": settings.port("front_end", 8082),
+        "mail": settings.port("mail", 8083),
+        "logger": settings.port("logger", 8084),
+        "listener": settings.port("listener", 8085),
+        "logger_rpc": settings.port("logger_rpc", 5001),
+        "logger_grpc": settings.port("logger_grpc", 50001),
+        "catcher_smtp": settings.port("catcher_smtp", 1025),
+        "catcher_http": settings.port("catcher_http", 8025),
+    }
+    url = {name: f"http://{local}:{port}" for name, port in ports.items()}
+    services: list[Service] = []
+    mail_needs: tuple[str, ...] = ()
+    if start_catcher:
+        services.append(
+            Service(
+                "mailcatcher",
+                _python("mailcatcher"),
+                url["catcher_http"] + "/api/v2/messages",
+                {
+                    "CATCHER_HOST": host,
+                    "CATCHER_SMTP_PORT": str(ports["catcher_smtp"]),
+                    "CATCHER_HTTP_PORT": str(ports["catcher_http"]),
+                },
+            )
+        )
+        mail_needs = ("mailcatcher",)
+    mail_server = (
+        {"MAIL_HOST": local, "MAIL_PORT": str(ports["catcher_smtp"])}
+        if not (env.get("MAIL_HOST") or env.get("MAIL_PORT"))
+        else {}
+    )
+    front_origins = [
+        f"http://localhost:{ports['front_end']}",
+        f"http://127.0.0.1:{ports['front_end']}",
+    ]
+    cors = ",".join(filter(None, [env.get("CORS_ORIGINS", ""), *front_origins]))
+
+    def service(
+        name: str, module: str, port: str, extra: dict[str, str], needs: tuple[str, ...] = ()
+    ) -> Service:
+        bind = {"HOST": host, "PORT": str(ports[port])}
+        return Service(name, _python(module), url[port] + "/ready", {**bind, **extra}, needs)
+
+    services += [
+        service(
+            "logger",
+            "logger_service",
+            "logger",
+            {
+                "RPC_PORT": str(ports["logger_rpc"]),
+                "GRPC_PORT": str(ports["logger_grpc"]),
+                "EMBEDDED_MONGO_DATA": str(settings.data_dir / "mongo"),
+            },
+        ),
+        service(
+            "auth", "authentication_service", "auth", {"LOGGER_URL": url["logger"]}, ("logger",)
+        ),
+        service("mail", "mail_service", "mail", mail_server, mail_needs),
+        service(
+            "listener", "listener_service", "listener", {"LOGGER_URL": url["logger"]}, ("logger",)
+        ),
+        service(
+            "broker",
+            "broker_service",
+            "broker",
+            {
+                "AUTH_URL": url["auth"],
+                "MAIL_URL": url["mail"],
+                "LOGGER_URL": url["logger"],
+                "LOGGER_RPC_ADDR": f"{local}:{ports['logger_rpc']}",
+                "LOGGER_GRPC_ADDR": f"{local}:{ports['logger_grpc']}",
+                "CORS_ORIGINS": cors,
+            },
+            ("auth", "mail", "logger", "listener"),
+        ),
+        service(
+            "front-end",
+            "front_end",
+            "front_end",
+            {"BROKER_URL": f"http://localhost:{ports['broker']}"},
+            ("broker",),
+        ),
+    ]
+    rabbit_host = urlsplit(env.get("RABBIT_URL") or DEFAULT_RABBIT_URL).hostname or "localhost"
+    mail_ui = (
+        f"http://localhost:{ports['catcher_http']}" if start_catcher else "http://localhost:8025"
+    )
+    addresses = [
+        ("page", f"http://localhost:{ports['front_end']}"),
+        ("broker", f"http://localhost:{ports['broker']}"),
+        ("RabbitMQ console", f"http://{_browser_host(rabbit_host)}:15672"),
+        ("mail UI", mail_ui),
+    ]
+    return Plan(services, addresses)
+
+
+def _browser_host(host: str) -> str:
+    return "localhost" if host in ("127.0.0.1", "::1") else host

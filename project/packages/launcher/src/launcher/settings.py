@@ -1,0 +1,37 @@
+"""The launcher's own settings: `LAUNCHER_*`; the services' settings pass through untouched."""
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# src/launcher/settings.py → the repository root (the launcher runs from the workspace).
+REPO_ROOT = Path(__file__).resolve().parents[5]
+
+
+class LauncherSettings(BaseSettings):
+    """Each port defaults to the contract's port plus `port_offset`; each can be set alone."""
+
+    model_config = SettingsConfigDict(env_prefix="LAUNCHER_", extra="ignore")
+
+    port_offset: int = 0
+    broker_port: int | None = None
+    auth_port: int | None = None
+    front_end_port: int | None = None
+    mail_port: int | None = None
+    logger_port: int | None = None
+    logger_rpc_port: int | None = None
+    logger_grpc_port: int | None = None
+    listener_port: int | None = None
+    catcher_smtp_port: int | None = None
+    catcher_http_port: int | None = None
+    # The interface every service binds; loopback keeps a developer's copy off the network.
+    host: str = "127.0.0.1"
+    # Seconds a service may take to become ready (the embedded MongoDB's first start is slow).
+    ready_timeout: float = 90.0
+    # Seconds a service may take to stop after SIGTERM before it is killed.
+    stop_grace: float = 15.0
+    data_dir: Path = REPO_ROOT / "project" / ".data"
+
+    def port(self, name: str, default: int) -> int:
+        value: int | None = getattr(self, f"{name}_port")
+        return value if value is not None else default + self.port_offset

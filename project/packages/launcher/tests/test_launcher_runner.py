@@ -1,0 +1,123 @@
+"""The runner with real processes: readiness ordering, failures named, nothing left running."""
+
+import asyncio
+import io
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from launcher.plan import Service
+from launcher.runner import Console, Runner, StartFailed
+from svckit.testing import await_for, free_port, http_status
+
+CHILD = str(Path(__file__).with_name("launcher_child.py"))
+
+
+def child(name: str, needs: tuple[str, ...] = (), **env: str) -> Service:
+    port = free_port()
+    return Service(
+        name,
+        [sys.executable, CHILD],
+        f"http://127.0.0.1:{port}/ready",
+        {"PORT": str(port), **env},
+        needs,
+    )
+
+
+def alive(pid: int) -> bool:
+    """Running or sleeping; a zombie (dead, not yet reaped by init) counts as gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def make_runner(**kwargs: float) -> tuple[Runner, io.StringIO]:
+    out = io.StringIO()
+    options = {"ready_timeout": 20.0, "stop_grace": 5.0, **kwargs}
+    return Runner(Console(["first", "second"], output=out), **options), out
+
+
+async def test_a_service_starts_only_once_what_it_needs_is_ready(tmp_path: Path) -> None:
+    gate = tmp_path / "first-is-ready"
+    first = child("first", READY_FILE=str(gate))
+    second = child("second", needs=("first",))
+    runner, out = make_runner()
+    starting = asyncio.create_task(runner.start_all([second, first]))
+    try:
+        await await_for(
+            lambda: asyncio.to_thread(http_status, first.ready_url),
+            timeout=20,
+            what="first answering 503",
+        )
+        assert http_status(first.ready_url) == 503
+        assert [name for name, _ in runner.started] == ["first"]
+        gate.touch()
+        await asyncio.wait_for(starting, 20)
+        assert [name for name, _ in runner.started] == ["first", "second"]
+        assert http_status(second.ready_url) == 200
+        log = out.getvalue()
+        assert log.index("first is ready") < log.index("started second")
+    finally:
+        starting.cancel()
+        await runner.stop_all()
+
+
+async def test_every_output_line_carries_the_service_name() -> None:
+    runner, out = make_runner()
+    try:
+        await runner.start_all([child("first")])
+        await await_for(lambda: asyncio.sleep(0, "listening on" in out.getvalue()), 10)
+    finally:
+        await runner.stop_all()
+    assert re.search(r"^\d\d:\d\d:\d\d first +\| listening on \d+$", out.getvalue(), re.M)
+
+
+async def test_a_service_that_exits_before_it_is_ready_fails_the_start() -> None:
+    crash = Service("first", [sys.executable, "-c", "raise SystemExit(3)"], "http://127.0.0.1:9/")
+    runner, _ = make_runner()
+    try:
+        with pytest.raises(StartFailed, match="first exited with code 3 before it was ready"):
+            await runner.start_all([crash])
+    finally:
+        await runner.stop_all()
+
+
+async def test_a_service_never_ready_fails_the_start_with_its_last_answer(tmp_path: Path) -> None:
+    runner, _ = make_runner(ready_timeout=1.5)
+    never = child("first", READY_FILE=str(tmp_path / "never"))
+    try:
+        with pytest.raises(StartFailed, match=r"first was not ready within 1.5 s .*503 not yet"):
+            await runner.start_all([never])
+    finally:
+        await runner.stop_all()
+
+
+async def test_a_need_missing_from_the_plan_is_refused_before_anything_starts() -> None:
+    runner, _ = make_runner()
+    with pytest.raises(StartFailed, match="second needs ghost"):
+        await runner.start_all([child("second", needs=("ghost",))])
+    assert runner.started == []
+    await runner.stop_all()
+
+
+async def test_stop_all_leaves_no_process_behind_even_one_that_ignores_sigterm(
+    tmp_path: Path,
+) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    polite = child("first")
+    stubborn = child("second", IGNORE_TERM="1", GRANDCHILD_PID_FILE=str(pid_file))
+    runner, out = make_runner(stop_grace=1.0)
+    await runner.start_all([polite, stubborn])
+    pids = [proc.pid for _, proc in runner.started] + [int(pid_file.read_text())]
+    assert all(alive(pid) for pid in pids)
+
+    await runner.stop_all()
+
+    # SIGKILL is delivered at once but a process takes a moment to die.
+    await await_for(lambda: asyncio.sleep(0, not any(map(alive, pids))), 5, what="no process")
+    assert "second ignored SIGTERM for 1 s: killing it" in out.getvalue()
+    assert "first stopped (by SIGTERM)" in out.getvalue()
+    assert http_status(polite.ready_url) is None

@@ -1,0 +1,296 @@
+"""The whole system started by the launcher, driven through its page in Debian's Chromium.
+
+One launcher process runs every service on free ports with this run's own PostgreSQL database,
+Mongo database, RabbitMQ names and mail catcher; the browser clicks every button and the test
+checks what a person would see, plus where each call left its mark (MongoDB, the caught mail).
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, expect
+from pymongo import AsyncMongoClient
+from svckit.browser import chromium
+from svckit.testing import await_for, free_port, port_open, wait_for
+
+# Seven processes start one after another; on a busy 2-core machine that takes a minute or two.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
+
+PORTS = [
+    "broker",
+    "auth",
+    "front_end",
+    "mail",
+    "logger",
+    "logger_rpc",
+    "logger_grpc",
+    "listener",
+    "catcher_smtp",
+    "catcher_http",
+]
+OK = "Response from broker service: "
+# Element id → (the Output line, the payload's log data or None, a value the Received JSON holds)
+BUTTONS: dict[str, tuple[str, str | None, str]] = {
+    "brokerBtn": (OK + "Hit the broker", None, '"message": "Hit the broker"'),
+    "authBrokerBtn": (OK + "Authenticated!", None, '"email": "admin@example.com"'),
+    "logBtn": (OK + "Processed payload via RPC:event", "Some kind of data", '"error": false'),
+    "mailBtn": (OK + "Message sent to you@there.com", None, '"error": false'),
+    "logGBtn": (OK + "logged", "Some kind of gRPC data", '"message": "logged"'),
+    "logHttpBtn": (OK + "logged", "Some kind of HTTP data", '"message": "logged"'),
+    "logRpcBtn": (
+        OK + "Processed payload via RPC:event",
+        "Some kind of RPC data",
+        '"message": "Processed payload via RPC:event"',
+    ),
+    "logRabbitBtn": (
+        OK + "logged via RabbitMQ",
+        "Some kind of RabbitMQ data",
+        '"message": "logged via RabbitMQ"',
+    ),
+}
+
+
+@dataclass
+class System:
+    proc: subprocess.Popen[bytes]
+    log: Path
+    ports: dict[str, int]
+
+    def url(self, name: str) -> str:
+        return f"http://localhost:{self.ports[name]}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def child_pids(self) -> dict[str, int]:
+        found = re.findall(r"\| started (\S+) \(pid (\d+)\)", self.output())
+        return {name: int(pid) for name, pid in found}
+
+
+def alive(pid: int) -> bool:
+    """Running or sleeping; a zombie (dead, not yet reaped) counts as gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.fixture(scope="module")
+def system(
+    run_id: str,
+    postgres_dsn: str,
+    secantus_url: str,
+    mongo_database: str,
+    rabbit_url: str,
+    logs_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[System]:
+    ports = {name: free_port() for name in PORTS}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("MAIL_HOST", "MAIL_PORT", "CORS_ORIGINS") and not key.startswith("LAUNCHER_")
+    }
+    env.update({f"LAUNCHER_{name.upper()}_PORT": str(port) for name, port in ports.items()})
+    env.update(
+        {
+            "LAUNCHER_DATA_DIR": str(tmp_path_factory.mktemp("launcher-data")),
+            "DSN": postgres_dsn,
+            "MONGO_URL": secantus_url,
+            "MONGO_DATABASE": mongo_database,
+            "RABBIT_URL": rabbit_url,
+            "EXCHANGE": f"logs_topic.{run_id}",
+            "QUEUE": f"logs.listener.{run_id}",
+            "DEAD_EXCHANGE": f"logs_topic.dlx.{run_id}",
+            "DEAD_QUEUE": f"logs.dead.{run_id}",
+        }
+    )
+    log = logs_dir / f"launcher-{run_id}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "launcher"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    system = System(proc, log, ports)
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"the launcher exited with {proc.returncode}:\n{system.output()}")
+        return "| all services are ready:" in system.output()
+
+    try:
+        wait_for(ready, timeout=150, interval=0.2, what="the launcher's ready line")
+        yield system
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        asyncio.run(delete_rabbit_names(rabbit_url, env))
+
+
+async def delete_rabbit_names(url: str, env: dict[str, str]) -> None:
+    """The run's durable queues and exchanges would otherwise outlive it on the shared RabbitMQ."""
+    connection = await aio_pika.connect(url, timeout=5)
+    async with connection:
+        channel = await connection.channel()
+        for queue in (env["QUEUE"], env["DEAD_QUEUE"]):
+            await channel.queue_delete(queue)
+        for exchange in (env["EXCHANGE"], env["DEAD_EXCHANGE"]):
+            await channel.exchange_delete(exchange)
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+async def page(browser: Browser, system: System) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = await context.new_page()
+    page.set_default_timeout(20_000)
+    await page.goto(system.url("front_end") + "/")
+    yield page
+    await context.close()
+
+
+@pytest.fixture(scope="module")
+async def mongo_logs(secantus_url: str, mongo_database: str) -> AsyncIterator[Any]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(secantus_url)
+    try:
+        yield client[mongo_database]["logs"]
+    finally:
+        await client.close()
+
+
+async def refresh_until(page: Page, text: str, timeout: float = 20.0) -> None:
+    """Click Refresh until the log view shows `text` (RabbitMQ entries arrive a little later)."""
+
+    async def shown() -> bool:
+        await page.click("#logRefreshBtn")
+        await expect(page.locator("#logStatus")).not_to_have_text("")
+        return text in (await page.locator("#logList").inner_text())
+
+    await await_for(shown, timeout, interval=0.3, what=f"{text!r} in the log view")
+
+
+async def test_every_button_answers_and_leaves_its_mark(
+    page: Page,
+    system: System,
+    mongo_logs: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    output = page.locator("#output li")
+    for index, (button, (line, data, received)) in enumerate(BUTTONS.items()):
+        await page.click(f"#{button}")
+        await expect(output).to_have_count(index + 1)
+        await expect(output.nth(index).locator(".line")).to_have_text(line)
+        await expect(output.nth(index).locator(".took")).to_have_text(re.compile(r"\d+ ms$"))
+        await expect(page.locator("#received")).to_contain_text(received)
+        sent = json.loads(await page.locator("#payload").inner_text()) if data else None
+        if data is not None:
+            assert sent == {"action": "log", "log": {"name": "event", "data": data}}
+        received_json = json.loads(await page.locator("#received").inner_text())
+        assert received_json["error"] is False
+
+    for _, data, _ in BUTTONS.values():
+        if data is None:
+            continue
+
+        async def stored(data: str = data) -> dict[str, Any] | None:
+            doc: dict[str, Any] | None = await mongo_logs.find_one({"name": "event", "data": data})
+            return doc
+
+        doc = await await_for(stored, timeout=20, what=f"the log entry {data!r} in MongoDB")
+        assert doc["created_at"] is not None
+        assert doc["updated_at"] is not None
+
+    async with httpx.AsyncClient(timeout=5, trust_env=False) as http:
+        resp = await http.get(system.url("catcher_http") + "/api/v2/messages")
+    mails = resp.json()["items"]
+    assert any(
+        "you@there.com" in m["Raw"]["To"] and m["Content"]["Headers"]["Subject"] == ["Test email"]
+        for m in mails
+    ), mails
+
+    await refresh_until(page, "Some kind of RabbitMQ data")
+    log_view = await page.locator("#logList").inner_text()
+    for _, data, _ in BUTTONS.values():
+        if data is not None:
+            assert data in log_view
+    await page.fill("#logFilter", "authentication")
+    await refresh_until(page, "admin@example.com logged in")
+    names = await page.locator("#logList .name").all_inner_texts()
+    assert names
+    assert set(names) == {"authentication"}
+
+    folder = tmp_path_factory.mktemp("e2e-screenshots")
+    shot = folder / "after-every-button.png"
+    await page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 0
+    with capsys.disabled():
+        print(f"\nscreenshot of the page after every button: {shot}")
+
+
+async def test_a_script_in_a_log_entry_shows_as_text(
+    page: Page, system: System, run_id: str
+) -> None:
+    name = f"xss-{run_id}"
+    evil = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+    async with httpx.AsyncClient(timeout=10, trust_env=False) as http:
+        resp = await http.post(
+            system.url("broker") + "/log-http", json={"log": {"name": name, "data": evil}}
+        )
+    assert resp.status_code == 202, resp.text
+
+    await page.fill("#logFilter", name)
+    await refresh_until(page, evil)
+    await expect(page.locator("#logList .data")).to_have_text([evil])
+    assert await page.locator("#logList script, #logList img").count() == 0
+    assert await page.evaluate("window.__pwned") is None
+
+
+async def test_sigterm_stops_every_service_and_leaves_nothing_running(system: System) -> None:
+    pids = system.child_pids()
+    assert set(pids) == {
+        "mailcatcher",
+        "logger",
+        "auth",
+        "mail",
+        "listener",
+        "broker",
+        "front-end",
+    }
+    assert re.search(r"^\d\d:\d\d:\d\d broker +\| ", system.output(), re.M)
+
+    system.proc.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(system.proc.wait, 60) == 0
+
+    async def all_gone() -> bool:
+        return not any(map(alive, pids.values()))
+
+    # A killed process takes a moment to vanish; the assertion below names any that stayed.
+    with contextlib.suppress(AssertionError):
+        await await_for(all_gone, timeout=5)
+    assert [name for name, pid in pids.items() if alive(pid)] == []
+    assert [name for name, port in system.ports.items() if port_open("127.0.0.1", port)] == []
+    assert "| everything stopped" in system.output()
