@@ -1,1 +1,1 @@
-"""TBD."""
+"""The authentication service: logs users in against PostgreSQL with Go-compatible bcrypt."""

@@ -1,0 +1,15 @@
+"""`python -m authentication_service`: serve `/authenticate` on PORT (8081)."""
+
+from svckit.serve import run
+
+from authentication_service.http_api import build_app
+from authentication_service.settings import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    run(build_app(settings), settings, "authentication-service")
+
+
+if __name__ == "__main__":
+    main()
