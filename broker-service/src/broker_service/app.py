@@ -1,0 +1,40 @@
+"""The broker's FastAPI app: the shared kit, CORS for the front-end, and the clients' lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from svckit.app import create_app
+
+from broker_service.clients import open_clients
+from broker_service.http_api import router
+from broker_service.settings import BrokerSettings
+
+
+def build_app(settings: BrokerSettings | None = None) -> FastAPI:
+    settings = settings or BrokerSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_clients(settings, app.state.readiness) as clients:
+            app.state.clients = clients
+            yield
+
+    app = create_app(
+        "broker-service",
+        description="The gateway: auth, mail and the logger over HTTP, JSON-RPC, gRPC, RabbitMQ.",
+        lifespan=lifespan,
+    )
+    # As the original's cors.Options, with the origins a setting instead of any http(s) page.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+        allow_headers=["Accept", "Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
+        expose_headers=["Link", "X-Request-ID"],
+        allow_credentials=True,
+        max_age=300,
+    )
+    app.include_router(router)
+    return app

@@ -1,0 +1,65 @@
+"""The logger's gRPC door through one long-lived `grpc.aio` channel, a deadline on every call."""
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from logs_proto import logs_pb2, logs_pb2_grpc
+from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError
+
+SERVICE = "logger-grpc"
+
+# A failed channel redials on gRPC's back-off schedule (up to 120 s by default); a short
+# cap lets the broker recover within a second or two of the logger coming back.
+_CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+    ("grpc.keepalive_time_ms", 30_000),
+]
+
+
+class GrpcLogger:
+    def __init__(self, target: str, timeout: float) -> None:
+        self.target = target
+        self.timeout = timeout
+        self._channel: grpc.aio.Channel | None = None
+        self._logs: logs_pb2_grpc.LogServiceStub | None = None
+        self._health: health_pb2_grpc.HealthStub | None = None
+
+    def start(self) -> None:
+        self._channel = grpc.aio.insecure_channel(self.target, options=_CHANNEL_OPTIONS)
+        # The generated grpc module carries no type hints.
+        self._logs = logs_pb2_grpc.LogServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._health = health_pb2_grpc.HealthStub(self._channel)
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close(grace=1.0)
+
+    async def write_log(self, name: str, data: str) -> str:
+        assert self._logs is not None, "start() first"
+        request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name=name, data=data))
+        try:
+            response = await self._logs.WriteLog(request, timeout=self.timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise _mapped(exc, self.timeout) from None
+        result: str = response.result
+        return result
+
+    async def check(self) -> None:
+        """For `/ready`: the standard health service reports SERVING."""
+        assert self._health is not None, "start() first"
+        try:
+            reply = await self._health.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
+        except grpc.aio.AioRpcError as exc:
+            raise RuntimeError(f"{exc.code().name}: {exc.details()}") from None
+        if reply.status != health_pb2.HealthCheckResponse.SERVING:
+            raise RuntimeError(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+
+
+def _mapped(exc: grpc.aio.AioRpcError, timeout: float) -> ServiceError:
+    code = exc.code()
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return DownstreamTimeout(SERVICE, timeout)
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return ServiceError(400, f"{SERVICE}: {exc.details()}")
+    return DownstreamUnavailable(SERVICE, f"{code.name}: {exc.details()}")

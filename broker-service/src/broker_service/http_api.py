@@ -1,0 +1,138 @@
+"""The broker's routes: thin handlers that pick a downstream and shape its answer."""
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from svckit.envelope import reply
+from svckit.errors import ServiceError
+
+from broker_service.clients import Clients
+from broker_service.json_route import GoJSONRoute
+from broker_service.models import (
+    AuthPayload,
+    Envelope,
+    LogPayload,
+    MailPayload,
+    RequestPayload,
+)
+from broker_service.rpc_client import log_info
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Envelope, "description": "the body is malformed or a field is wrong"},
+    502: {"model": Envelope, "description": "a downstream refused or failed"},
+    504: {"model": Envelope, "description": "a downstream did not answer in time"},
+}
+
+T = TypeVar("T")
+
+router = APIRouter(route_class=GoJSONRoute, responses=_ERRORS)
+
+
+def _clients(request: Request) -> Clients:
+    clients: Clients = request.app.state.clients
+    return clients
+
+
+ClientsDep = Annotated[Clients, Depends(_clients)]
+
+
+def _required(value: T | None, field: str, fields: str) -> T:
+    if value is None:
+        raise ServiceError(400, f"{field}: Field required (an object with {fields})")
+    return value
+
+
+def _log_of(payload: RequestPayload) -> LogPayload:
+    return _required(payload.log, "log", "name and data")
+
+
+@router.post("/", response_model=Envelope, summary="Hit the broker (any or no body)")
+async def hit() -> JSONResponse:
+    return reply(200, "Hit the broker")
+
+
+@router.post(
+    "/handle",
+    status_code=202,
+    response_model=Envelope,
+    responses={401: {"model": Envelope, "description": "invalid credentials"}},
+)
+async def handle(payload: RequestPayload, clients: ClientsDep) -> JSONResponse:
+    """Dispatch on `action`: `auth`, `log` (over JSON-RPC, as the original) or `mail`."""
+    match payload.action:
+        case "auth":
+            return await _authenticate(
+                clients, _required(payload.auth, "auth", "email and password")
+            )
+        case "log":
+            return await _log_rpc(clients, _log_of(payload))
+        case "mail":
+            return await _send_mail(
+                clients, _required(payload.mail, "mail", "from, to, subject and message")
+            )
+        case _:
+            raise ServiceError(400, "unknown action")
+
+
+@router.post("/log-grpc", status_code=202, response_model=Envelope)
+async def log_grpc(payload: RequestPayload, clients: ClientsDep) -> JSONResponse:
+    """Write `log` through the logger's gRPC door."""
+    entry = _log_of(payload)
+    await clients.grpc.write_log(entry.name, entry.data)
+    return reply(202, "logged")
+
+
+@router.post("/log-http", status_code=202, response_model=Envelope)
+async def log_http(payload: RequestPayload, clients: ClientsDep) -> JSONResponse:
+    """Write `log` through the logger's HTTP `/log`."""
+    entry = _log_of(payload)
+    await clients.logger.post("/log", {"name": entry.name, "data": entry.data})
+    return reply(202, "logged")
+
+
+@router.post("/log-rpc", status_code=202, response_model=Envelope)
+async def log_rpc(payload: RequestPayload, clients: ClientsDep) -> JSONResponse:
+    """Write `log` through the logger's JSON-RPC door, as the `log` action does."""
+    return await _log_rpc(clients, _log_of(payload))
+
+
+@router.post("/log-rabbit", status_code=202, response_model=Envelope)
+async def log_rabbit(payload: RequestPayload, clients: ClientsDep) -> JSONResponse:
+    """Publish `log` to RabbitMQ as `log.<level>`; answers once RabbitMQ confirmed it."""
+    entry = _log_of(payload)
+    message_id = await clients.rabbit.publish(
+        f"log.{payload.level_or_default()}", {"name": entry.name, "data": entry.data}
+    )
+    return reply(202, "logged via RabbitMQ", {"message_id": message_id})
+
+
+@router.get("/logs", response_model=Envelope)
+async def logs(
+    clients: ClientsDep,
+    name: Annotated[str | None, Query(description="only entries with this name")] = None,
+    limit: Annotated[int | None, Query(ge=1, description="at most this many, newest first")] = None,
+) -> JSONResponse:
+    """The logger's newest entries (its `GET /logs`), for the front-end's log view."""
+    params = {"name": name, "limit": None if limit is None else str(limit)}
+    answer = await clients.logger.get("/logs", {k: v for k, v in params.items() if v is not None})
+    return reply(200, answer.message, answer.data)
+
+
+async def _authenticate(clients: Clients, auth: AuthPayload) -> JSONResponse:
+    answer = await clients.auth.post(
+        "/authenticate", {"email": auth.email, "password": auth.password}
+    )
+    return reply(202, "Authenticated!", answer.data)
+
+
+async def _log_rpc(clients: Clients, entry: LogPayload) -> JSONResponse:
+    return reply(202, await log_info(clients.rpc, entry.name, entry.data))
+
+
+async def _send_mail(clients: Clients, mail: MailPayload) -> JSONResponse:
+    await clients.mail.post(
+        "/send",
+        {"from": mail.from_, "to": mail.to, "subject": mail.subject, "message": mail.message},
+    )
+    return reply(202, f"Message sent to {mail.to}")

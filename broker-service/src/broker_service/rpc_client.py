@@ -1,0 +1,140 @@
+"""A small pool of persistent TCP connections to the logger's JSON-RPC door (Go's jsonrpc codec).
+
+Calls are pipelined: each connection writes requests as they come and one reader task per
+connection resolves the waiting futures by the echoed `id`. A connection that dies fails its
+in-flight calls with 502 and is dialled again by the next call that picks it.
+"""
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from typing import Any
+
+from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError
+from svckit.jsonrpc import FrameError, StreamDecoder, request
+
+from broker_service.failures import cannot_connect
+
+log = logging.getLogger(__name__)
+
+SERVICE = "logger-rpc"
+
+
+class _Connection:
+    """One TCP connection with its reader task and the calls waiting on it."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._ids = itertools.count()
+        self._reader_task = asyncio.create_task(self._read(reader))
+
+    @property
+    def alive(self) -> bool:
+        return not self._reader_task.done()
+
+    async def call(self, method: str, arg: Any) -> dict[str, Any]:
+        call_id = next(self._ids)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.pending[call_id] = future
+        try:
+            # write() is synchronous, so concurrent callers never interleave their frames.
+            self.writer.write(request(method, arg, call_id))
+            await self.writer.drain()
+            return await future
+        except OSError as exc:
+            raise DownstreamUnavailable(SERVICE, f"connection lost: {exc}") from None
+        finally:
+            self.pending.pop(call_id, None)
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        decoder = StreamDecoder()
+        reason = "the logger closed the connection"
+        try:
+            while chunk := await reader.read(65536):
+                for frame in decoder.feed(chunk):
+                    call_id = frame.get("id")
+                    future = self.pending.get(call_id) if isinstance(call_id, int) else None
+                    if future is not None and not future.done():
+                        future.set_result(frame)
+        except FrameError as exc:
+            reason = f"bad reply frame: {exc}"
+        except OSError as exc:
+            reason = f"connection lost: {exc}"
+        finally:
+            self.writer.close()
+        self._fail_pending(reason)
+
+    def _fail_pending(self, reason: str) -> None:
+        log.warning(
+            "logger RPC connection ended, %d calls in flight: %s", len(self.pending), reason
+        )
+        for future in list(self.pending.values()):
+            if not future.done():
+                future.set_exception(DownstreamUnavailable(SERVICE, reason))
+        self.pending.clear()
+
+    async def close(self) -> None:
+        self._reader_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader_task
+        with contextlib.suppress(OSError):
+            await self.writer.wait_closed()
+
+
+class RpcPool:
+    """`size` lazily dialled connections to `host:port`, picked round-robin."""
+
+    def __init__(self, addr: str, size: int, timeout: float) -> None:
+        host, _, port = addr.rpartition(":")
+        self.host = host or "127.0.0.1"
+        self.port = int(port)
+        self.timeout = timeout
+        self._slots: list[_Connection | None] = [None] * max(1, size)
+        self._locks = [asyncio.Lock() for _ in self._slots]
+        self._next = itertools.cycle(range(len(self._slots)))
+
+    async def call(self, method: str, arg: Any) -> Any:
+        """The call's `result`; its deadline covers dialling, writing and the reply."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                conn = await self._connection(next(self._next))
+                reply = await conn.call(method, arg)
+        except TimeoutError:
+            raise DownstreamTimeout(SERVICE, self.timeout) from None
+        if reply.get("error") is not None:
+            raise DownstreamUnavailable(SERVICE, str(reply["error"]))
+        return reply.get("result")
+
+    async def check(self) -> None:
+        """For `/ready`: a connection is open (dialled now if none is)."""
+        await self._connection(next(self._next))
+
+    async def _connection(self, slot: int) -> _Connection:
+        conn = self._slots[slot]
+        if conn is not None and conn.alive:
+            return conn
+        async with self._locks[slot]:
+            conn = self._slots[slot]
+            if conn is None or not conn.alive:
+                try:
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
+                except OSError as exc:
+                    raise cannot_connect(SERVICE, f"{self.host}:{self.port}", exc) from None
+                conn = self._slots[slot] = _Connection(reader, writer)
+            return conn
+
+    async def close(self) -> None:
+        for conn in self._slots:
+            if conn is not None:
+                await conn.close()
+        self._slots = [None] * len(self._slots)
+
+
+async def log_info(pool: RpcPool, name: str, data: str) -> str:
+    """`RPCServer.LogInfo {Name, Data}` → the logger's reply string."""
+    result = await pool.call("RPCServer.LogInfo", {"Name": name, "Data": data})
+    if not isinstance(result, str):
+        raise ServiceError(502, f"{SERVICE} answered {result!r} instead of a string")
+    return result

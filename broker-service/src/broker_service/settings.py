@@ -1,0 +1,46 @@
+"""The broker's settings, read once from the environment (names as in the contract)."""
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
+from svckit.settings import ServiceSettings
+
+
+class BrokerSettings(ServiceSettings):
+    port: int = 8080
+    auth_url: str = "http://127.0.0.1:8081"
+    mail_url: str = "http://127.0.0.1:8083"
+    logger_url: str = "http://127.0.0.1:8084"
+    logger_rpc_addr: str = "127.0.0.1:5001"
+    logger_grpc_addr: str = "127.0.0.1:50001"
+    rabbit_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    exchange: str = "logs_topic"
+    # Comma-separated origins the front-end's page is served from.
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://localhost:8082", "http://127.0.0.1:8082"]
+    )
+
+    # Per-call deadlines in seconds. Auth runs bcrypt (cost 12) and logs before it answers;
+    # mail waits on SMTP (connect and send, 10 s each), so its deadline outlasts the mailer's own.
+    auth_timeout: float = 5.0
+    mail_timeout: float = 25.0
+    logger_timeout: float = 5.0
+    # How long `/log-rabbit` waits for RabbitMQ's publisher confirm.
+    rabbit_timeout: float = 5.0
+    # Open connections the pooled HTTP client keeps per downstream host.
+    http_max_connections: int = 100
+    # Persistent TCP connections to the logger's JSON-RPC door; calls are pipelined on each.
+    rpc_pool_size: int = 4
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("auth_url", "mail_url", "logger_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")

@@ -1,0 +1,82 @@
+"""Malformed and odd requests: 400 (or 413) with a message naming what is wrong, never a 500."""
+
+import httpx
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"action":', "malformed JSON: Expecting value"),
+        (b"[1, 2]", "the body must be a JSON object"),
+        (b'"log"', "the body must be a JSON object"),
+        (b"", "the body must be a JSON object"),
+        (b'{"action": 1}', "action: Input should be a valid string"),
+        (b'{"action": "log"}', "log: Field required (an object with name and data)"),
+        (b'{"action": "auth"}', "auth: Field required (an object with email and password)"),
+        (b'{"action": "mail", "mail": {"to": "a@b.c"}}', "mail.subject: Field required"),
+        (b'{"action": "log", "log": {"name": 5, "data": "x"}}', "log.name: Input should be"),
+        (b'{"action": "log", "log": "event"}', "log: Input should be"),
+        (b'{"action": "shout"}', "unknown action"),
+        (b'{"auth": {"email": "a@b.c", "password": "x"}}', "unknown action"),
+    ],
+)
+async def test_a_bad_handle_body_is_400_naming_the_problem(
+    broker: httpx.AsyncClient, body: bytes, message: str
+) -> None:
+    resp = await broker.post("/handle", content=body, headers={"Content-Type": "text/plain"})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"] is True
+    assert message in resp.json()["message"]
+
+
+@pytest.mark.parametrize("route", ["/log-http", "/log-rpc", "/log-grpc", "/log-rabbit"])
+async def test_a_log_route_without_log_is_400(broker: httpx.AsyncClient, route: str) -> None:
+    resp = await broker.post(route, json={"action": "log"})
+    assert resp.status_code == 400
+    assert resp.json()["message"].startswith("log: Field required")
+
+
+@pytest.mark.parametrize("level", ["DEBUG", "info", 3])
+async def test_an_unknown_level_is_400(broker: httpx.AsyncClient, level: object) -> None:
+    resp = await broker.post(
+        "/log-rabbit", json={"level": level, "log": {"name": "n", "data": "d"}}
+    )
+    assert resp.status_code == 400
+    assert resp.json()["message"].startswith("level: Input should be 'INFO', 'WARNING' or 'ERROR'")
+
+
+async def test_a_body_over_one_mebibyte_is_413(broker: httpx.AsyncClient) -> None:
+    big = b'{"action":"log","log":{"name":"n","data":"' + b"x" * (1024 * 1024) + b'"}}'
+    resp = await broker.post("/log-http", content=big)
+    assert resp.status_code == 413
+    assert resp.json()["error"] is True
+
+
+async def test_unknown_fields_are_ignored_and_any_body_hits_the_broker(
+    broker: httpx.AsyncClient,
+) -> None:
+    resp = await broker.post("/", content=b"not even json")
+    assert resp.json() == {"error": False, "message": "Hit the broker"}
+    resp = await broker.post(
+        "/log-rpc", json={"extra": [1], "log": {"name": "n", "data": "d", "colour": "red"}}
+    )
+    assert resp.status_code == 202, resp.text
+
+
+async def test_a_bad_limit_on_logs_is_400_naming_it(broker: httpx.AsyncClient) -> None:
+    resp = await broker.get("/logs", params={"limit": "many"})
+    assert resp.status_code == 400
+    assert resp.json()["message"].startswith("query.limit:")
+
+
+async def test_the_openapi_document_describes_the_request_body(broker: httpx.AsyncClient) -> None:
+    doc = (await broker.get("/openapi.json")).json()
+    handle = doc["paths"]["/handle"]["post"]
+    schema = handle["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["$ref"].endswith("/RequestPayload")
+    payload = doc["components"]["schemas"]["RequestPayload"]["properties"]
+    assert {"action", "auth", "log", "mail", "level"} <= set(payload)
+    assert {"/", "/handle", "/log-grpc", "/log-http", "/log-rpc", "/log-rabbit", "/logs"} <= set(
+        doc["paths"]
+    )

@@ -1,0 +1,81 @@
+"""A TCP proxy for outage tests: put it between a service and a shared server, then cut it.
+
+The shared PostgreSQL and RabbitMQ must keep running for everyone else; cutting the proxy
+gives one service the outage without touching the server. It runs its own event loop in a
+thread, so a test that blocks its own loop (a sync fixture polling) never stalls the traffic.
+"""
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Coroutine
+from typing import Any
+
+from svckit.testing import free_port
+
+
+class TcpProxy:
+    """Forwards `127.0.0.1:<port>` to `target`; `cut()` drops every connection and stops
+    listening (so new connections are refused), `open()` listens again on the same port."""
+
+    def __init__(self, target_host: str, target_port: int, port: int | None = None) -> None:
+        self.target = (target_host, target_port)
+        self.port = port or free_port()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name=f"tcp-proxy-{self.port}", daemon=True
+        )
+        self._server: asyncio.Server | None = None
+        self._transports: set[asyncio.WriteTransport] = set()
+        self._thread.start()
+
+    def _run(self, coro: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
+
+    def open(self) -> "TcpProxy":
+        self._run(self._open())
+        return self
+
+    def cut(self) -> None:
+        self._run(self._cut())
+
+    def close(self) -> None:
+        self.cut()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+    async def _open(self) -> None:
+        if self._server is None:
+            self._server = await asyncio.start_server(
+                self._connected, "127.0.0.1", self.port, reuse_address=True
+            )
+
+    async def _cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for transport in list(self._transports):
+            transport.abort()
+        self._transports.clear()
+
+    async def _connected(
+        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            server_reader, server_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            client_writer.transport.abort()
+            return
+        self._transports |= {client_writer.transport, server_writer.transport}
+        await asyncio.gather(
+            self._pipe(client_reader, server_writer), self._pipe(server_reader, client_writer)
+        )
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.transport.abort()
+        self._transports.discard(writer.transport)
