@@ -121,3 +121,11 @@ async def test_request_id_is_echoed(client: httpx.AsyncClient) -> None:
     rid = "a" * 32
     r = await client.get("/ping", headers={"X-Request-ID": rid})
     assert r.headers["x-request-id"] == rid
+
+
+async def test_openapi_documents_400_envelope_not_422(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    log_post = schema["paths"]["/log"]["post"]["responses"]
+    assert "422" not in log_post
+    assert log_post["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/Envelope")
+    assert list(schema["paths"]["/ping"]) == ["get"]

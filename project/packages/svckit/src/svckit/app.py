@@ -6,6 +6,7 @@ from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from svckit.body_limit import MIB, BodySizeLimit
@@ -36,9 +37,8 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=max_body)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
 
-    @app.api_route(
-        "/ping", methods=["GET", "HEAD"], response_class=PlainTextResponse, tags=["probes"]
-    )
+    @app.get("/ping", response_class=PlainTextResponse, tags=["probes"])
+    @app.head("/ping", response_class=PlainTextResponse, include_in_schema=False)
     async def ping() -> str:
         """Liveness: answers `.` while the process serves."""
         return "."
@@ -53,4 +53,39 @@ def create_app(
             return reply(503, f"not ready: {detail}", report)
         return reply(200, "ready", report)
 
+    app.openapi = lambda: _openapi_with_our_errors(app)  # type: ignore[method-assign]
     return app
+
+
+_ENVELOPE_SCHEMA = {
+    "title": "Envelope",
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "boolean"},
+        "message": {"type": "string"},
+        "data": {"description": "present when there is data"},
+    },
+}
+
+
+def _openapi_with_our_errors(app: FastAPI) -> dict[str, Any]:
+    """FastAPI documents validation errors as 422; ours answer 400 with the envelope."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schema.setdefault("components", {}).setdefault("schemas", {})["Envelope"] = _ENVELOPE_SCHEMA
+    envelope_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if responses.pop("422", None) is not None:
+                responses["400"] = {
+                    "description": "malformed JSON, not an object, or a field of the wrong type",
+                    "content": envelope_ref,
+                }
+                responses["413"] = {"description": "body over the limit", "content": envelope_ref}
+    app.openapi_schema = schema
+    return schema
