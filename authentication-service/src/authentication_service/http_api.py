@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -35,13 +34,6 @@ class Credentials(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _fold_keys(cls, data: Any) -> Any:
-        # The original decoded the body as JSON whatever its Content-Type (curl -d sends a
-        # form type); FastAPI hands such a body over as bytes.
-        if isinstance(data, bytes):
-            try:
-                data = json.loads(data)
-            except ValueError as exc:
-                raise PydanticCustomError("json_invalid", "{error}", {"error": str(exc)}) from None
         # Go's encoding/json matched `Email` or `EMAIL` to the `email` field; so do we.
         if not isinstance(data, dict):
             return data

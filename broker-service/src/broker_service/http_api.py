@@ -8,7 +8,6 @@ from svckit.envelope import reply
 from svckit.errors import ServiceError
 
 from broker_service.clients import Clients
-from broker_service.json_route import GoJSONRoute
 from broker_service.models import (
     AuthPayload,
     Envelope,
@@ -26,7 +25,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 T = TypeVar("T")
 
-router = APIRouter(route_class=GoJSONRoute, responses=_ERRORS)
+router = APIRouter(responses=_ERRORS)
 
 
 def _clients(request: Request) -> Clients:

@@ -129,3 +129,13 @@ async def test_openapi_documents_400_envelope_not_422(client: httpx.AsyncClient)
     assert "422" not in log_post
     assert log_post["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/Envelope")
     assert list(schema["paths"]["/ping"]) == ["get"]
+
+
+async def test_body_is_json_whatever_the_content_type(client: httpx.AsyncClient) -> None:
+    # `curl -d` labels the body as a form, as the Go original's users do.
+    r = await client.post(
+        "/log",
+        content=b'{"name":"event","data":"x"}',
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert (r.status_code, r.json()) == (202, {"message": "event"})

@@ -3,6 +3,7 @@
 - `envelope`: the JSON envelope `{"error", "message", "data"}`.
 - `errors`: `ServiceError` and the exception handlers (400/413/5xx, never a stack trace).
 - `app`: `create_app()`, a FastAPI app with the handlers, `/ping`, `/ready` and the middlewares.
+- `go_json`: bodies read as JSON whatever their Content-Type, as the Go original did.
 - `settings`: the pydantic-settings base every service's settings extend.
 - `logs`: structured JSON logging with the request id.
 - `serve`: runs an app under uvicorn with graceful shutdown on SIGTERM.

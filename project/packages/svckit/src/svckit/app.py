@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from svckit.body_limit import MIB, BodySizeLimit
 from svckit.envelope import reply
 from svckit.errors import install_error_handlers
+from svckit.go_json import JsonWhateverContentType
 from svckit.readiness import Readiness
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -26,7 +27,8 @@ def create_app(
     max_body: int = MIB,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
-    """The app with the envelope's error handlers, `/ping`, `/ready`, request ids and a body limit.
+    """The app with the envelope's error handlers, `/ping`, `/ready`, request ids, a body limit,
+    and bodies read as JSON whatever their Content-Type (as the Go original did).
 
     `readiness` holds the service's dependency checks; `app.state.readiness` exposes it so the
     lifespan can add checks once its clients exist.
@@ -34,6 +36,7 @@ def create_app(
     app = FastAPI(title=title, description=description, lifespan=lifespan, **fastapi_kwargs)
     app.state.readiness = readiness or Readiness()
     install_error_handlers(app)
+    app.add_middleware(JsonWhateverContentType)
     app.add_middleware(BodySizeLimit, max_bytes=max_body)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
 
