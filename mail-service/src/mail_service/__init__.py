@@ -1,1 +1,8 @@
-"""TBD."""
+"""mail-service: renders a message as multipart mail (text and inlined HTML), sends it by SMTP.
+
+- `settings`: the original's settings (`MAIL_HOST`, `MAIL_ENCRYPTION`, `FROM_NAME`, ...).
+- `models`: the `/send` request, validated (addresses, no line breaks in header values).
+- `composer`: the two Jinja2 templates and the `multipart/alternative` message.
+- `smtp_client`: reused SMTP connections with connect and send deadlines; errors as 502/504.
+- `http_api`: the FastAPI app (`POST /send`, `/ping`, `/ready`).
+"""

@@ -1,0 +1,171 @@
+"""The mail-service: `/send` per second as a share of what raw aiosmtplib gets from one catcher.
+
+One mail catcher (a process of its own, so the load generator does not share its interpreter)
+and one mail-service process sending to it, serial and 16 in flight. Two floors, both sending
+the message the service builds (built once, so they pay only the send):
+
+- `aiosmtplib.send`: a connection per message, as the Go original sent (connect, EHLO, MAIL,
+  RCPT, DATA, QUIT). The goal is against this one: `/send` at least 0.7 of it.
+- kept-open connections (one per request in flight): the least an SMTP client can do. `/send`
+  adds HTTP, validation and building the MIME message to it; its share is reported, no goal.
+
+The three are measured in turn, round after round, and each figure is the median round, so a
+machine whose load drifts treats them alike.
+"""
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import aiosmtplib
+import benchkit
+from mail_service.composer import Composer
+from svckit.testing import ServiceProcess, free_port, http_status, wait_for
+
+GOAL = 0.7
+CONCURRENCY = (1, 16)
+SEND = {
+    "from": "me@example.com",
+    "to": "you@there.com",
+    "subject": "Test email",
+    "message": "Hello world! " * 20,
+}
+BUILT = Composer("localhost", "John Smith").compose(
+    SEND["from"], SEND["to"], SEND["subject"], SEND["message"]
+)
+ONE_SHOT = "raw aiosmtplib.send (a connection each)"
+KEPT_OPEN = "raw aiosmtplib, kept-open connections"
+SERVICE = "POST /send"
+
+Call = Callable[[], Awaitable[Any]]
+
+
+class KeptOpen:
+    """`n` SMTP connections kept open; each send borrows one."""
+
+    def __init__(self) -> None:
+        self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
+
+    async def open(self, smtp_port: int, n: int) -> "KeptOpen":
+        for _ in range(n):
+            client = aiosmtplib.SMTP(
+                hostname="127.0.0.1", port=smtp_port, start_tls=False, local_hostname="localhost"
+            )
+            await client.connect()
+            self._idle.put_nowait(client)
+        return self
+
+    async def send(self) -> None:
+        client = await self._idle.get()
+        try:
+            await client.send_message(BUILT)
+        finally:
+            self._idle.put_nowait(client)
+
+    def close(self) -> None:
+        while not self._idle.empty():
+            self._idle.get_nowait().close()
+
+
+def figure(
+    name: str,
+    loads: list[benchkit.Load],
+    concurrency: int,
+    baseline: float | None = None,
+    goal: float | None = None,
+) -> benchkit.Result:
+    median = sorted(loads, key=lambda load: load.rate)[len(loads) // 2]
+    return benchkit.Result(
+        f"mail {name}, {concurrency} in flight",
+        median.rate,
+        "mails/s",
+        baseline=baseline,
+        goal=goal,
+        extra={
+            "rounds": [round(load.rate, 1) for load in loads],
+            "errors": sum(load.errors for load in loads),
+            "p50_ms": median.percentile(50) * 1000,
+            "p99_ms": median.percentile(99) * 1000,
+        },
+    )
+
+
+async def main(quick: bool) -> list[benchkit.Result]:
+    seconds, rounds = (1.5, 1) if quick else (5.0, 3)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-mail-"))
+    smtp_port, catcher_http = free_port(), free_port()
+    catcher = ServiceProcess(
+        "mailcatcher",
+        {"CATCHER_SMTP_PORT": str(smtp_port), "CATCHER_HTTP_PORT": str(catcher_http)},
+        port=catcher_http,
+        ready_path="/api/v2/messages",
+        log_dir=scratch,
+        name="mailcatcher",
+    )
+    svc = ServiceProcess(
+        "mail_service",
+        {"MAIL_HOST": "127.0.0.1", "MAIL_PORT": str(smtp_port), "LOG_LEVEL": "WARNING"},
+        log_dir=scratch,
+        name="mail-service",
+    )
+    pools: dict[int, KeptOpen] = {}
+    loads: dict[tuple[str, int], list[benchkit.Load]] = defaultdict(list)
+    try:
+        catcher.start(timeout=60)
+        svc.start(timeout=60)
+        wait_for(lambda: http_status(svc.url + "/ready") == 200, 30, what="mail-service ready")
+        for n in CONCURRENCY:
+            pools[n] = await KeptOpen().open(smtp_port, n)
+
+        async def one_shot() -> None:
+            await aiosmtplib.send(
+                BUILT, hostname="127.0.0.1", port=smtp_port, start_tls=False, timeout=10
+            )
+
+        connector = aiohttp.TCPConnector(limit=max(CONCURRENCY))
+        async with aiohttp.ClientSession(base_url=svc.url, connector=connector) as http:
+
+            async def via_service() -> None:
+                async with http.post("/send", json=SEND) as r:
+                    if r.status != 202:
+                        raise RuntimeError(f"HTTP {r.status}: {await r.text()}")
+                    await r.read()
+
+            for round_no in range(1, rounds + 1):
+                for n in CONCURRENCY:
+                    calls: dict[str, Call] = {
+                        ONE_SHOT: one_shot,
+                        KEPT_OPEN: pools[n].send,
+                        SERVICE: via_service,
+                    }
+                    for name, call in calls.items():
+                        benchkit.progress(f"mail round {round_no}: {name}, {n} in flight")
+                        loads[name, n].append(await benchkit.closed_loop(call, n, seconds))
+    finally:
+        for pool in pools.values():
+            pool.close()
+        for process in (svc, catcher):
+            with contextlib.suppress(AssertionError):
+                process.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    results: list[benchkit.Result] = []
+    for n in CONCURRENCY:
+        one_shot_rate = figure(ONE_SHOT, loads[ONE_SHOT, n], n)
+        kept_open_rate = figure(KEPT_OPEN, loads[KEPT_OPEN, n], n)
+        results += [one_shot_rate, kept_open_rate]
+        results.append(figure(SERVICE, loads[SERVICE, n], n, one_shot_rate.value, GOAL))
+        results.append(
+            figure(f"{SERVICE} against kept-open", loads[SERVICE, n], n, kept_open_rate.value)
+        )
+    return results
+
+
+if __name__ == "__main__":
+    print(benchkit.table(asyncio.run(main(benchkit.QUICK))))

@@ -1,0 +1,126 @@
+"""A mail catcher for tests: `Catcher` runs one in a thread; `mail_catcher` is the pytest fixture.
+
+Registered as a pytest plugin (entry point `mailcatcher`), so any test in the workspace can ask
+for `mail_catcher`: a catcher for the whole session on ports of its own. Tests share it, so
+each should send to recipients of its own and look for them (`catcher.wait_for(to=...)`).
+"""
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+
+import pytest
+import uvicorn
+
+from mailcatcher.http_api import build_app
+from mailcatcher.settings import CatcherSettings
+from mailcatcher.store import CaughtMessage, MessageStore
+
+
+def _listening_socket(host: str) -> socket.socket:
+    # Bound here, on a port the OS picks, so no other process can take it before we listen.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    sock.listen(128)
+    return sock
+
+
+class Catcher:
+    """A whole catcher (SMTP and HTTP) in a thread of its own, with its own event loop."""
+
+    def __init__(self, host: str = "127.0.0.1", max_messages: int = 1000) -> None:
+        self.host = host
+        self.store = MessageStore(max_messages)
+        self._smtp_sock = _listening_socket(host)
+        self._http_sock = _listening_socket(host)
+        self.smtp_port: int = self._smtp_sock.getsockname()[1]
+        self.http_port: int = self._http_sock.getsockname()[1]
+        settings = CatcherSettings(
+            host=host,
+            smtp_port=self.smtp_port,
+            http_port=self.http_port,
+            max_messages=max_messages,
+        )
+        app = build_app(settings, self.store, self._smtp_sock)
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+        )
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._server.serve(sockets=[self._http_sock])),
+            name=f"mailcatcher-{self.smtp_port}",
+            daemon=True,
+        )
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.host}:{self.http_port}"
+
+    def start(self, timeout: float = 10.0) -> "Catcher":
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the mail catcher did not start within {timeout:g} s")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+        self._smtp_sock.close()
+        self._http_sock.close()
+
+    def caught(self, to: str | None = None) -> list[CaughtMessage]:
+        """Caught messages, newest first; with `to`, only those with that envelope recipient."""
+        messages = self.store.newest_first()
+        if to is None:
+            return messages
+        wanted = to.lower()
+        return [m for m in messages if wanted in (r.lower() for r in m.rcpt_tos)]
+
+    def messages(self, to: str | None = None) -> list[EmailMessage]:
+        """As `caught`, parsed by the standard `email` package."""
+        return [m.parsed() for m in self.caught(to)]
+
+    def wait_for(self, to: str, count: int = 1, timeout: float = 10.0) -> list[EmailMessage]:
+        """Poll until `count` messages for `to` are caught; newest first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.messages(to)
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{len(found)} of {count} message(s) to {to} caught within {timeout:g} s"
+                )
+            time.sleep(0.02)
+
+    async def await_for(self, to: str, count: int = 1, timeout: float = 10.0) -> list[EmailMessage]:
+        """`wait_for` for async tests: polls without blocking their event loop."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.messages(to)
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{len(found)} of {count} message(s) to {to} caught within {timeout:g} s"
+                )
+            await asyncio.sleep(0.02)
+
+    def clear(self) -> None:
+        self.store.clear()
+
+
+@pytest.fixture(scope="session")
+def mail_catcher() -> Iterator[Catcher]:
+    """A running catcher for the session: `.smtp_port`, `.http_url`, `.wait_for(to=...)`."""
+    catcher = Catcher().start()
+    try:
+        yield catcher
+    finally:
+        catcher.stop()
