@@ -1,0 +1,26 @@
+"""The listener's settings, read once from the environment (names as in the contract)."""
+
+from pydantic import Field
+from svckit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    # Health and readiness only; the work arrives over AMQP.
+    port: int = 8085
+    rabbit_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    logger_url: str = "http://127.0.0.1:8084"
+    exchange: str = "logs_topic"
+    queue: str = "logs.listener"
+    dead_exchange: str = "logs_topic.dlx"
+    dead_queue: str = "logs.dead"
+    # Deliveries a message gets while the logger answers 5xx or times out, before dead-lettering.
+    max_deliveries: int = Field(default=5, ge=1)
+    # Unacknowledged messages in flight at once (and so concurrent POSTs to the logger).
+    prefetch: int = Field(default=32, ge=1)
+    # Deadline of one POST /log, in seconds.
+    logger_timeout: float = Field(default=5.0, gt=0)
+    # First back-off after a failed forward, doubled per retry up to retry_max_delay (seconds).
+    retry_delay: float = Field(default=0.5, gt=0)
+    retry_max_delay: float = Field(default=10.0, gt=0)
+    # Deadline of the broker's confirm when a message is dead-lettered, in seconds.
+    confirm_timeout: float = Field(default=5.0, gt=0)

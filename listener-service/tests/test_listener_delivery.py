@@ -1,0 +1,486 @@
+"""The listener as a real process between the real RabbitMQ and the real logger (on SecantusDB).
+
+Every name is prefixed with the run id, so runs never share a queue; all are deleted at the end.
+"""
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import pytest
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from aiohttp import web
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from svckit.amqp import REASON_HEADER, Publisher
+from svckit.testing import ServiceProcess, await_for, free_port, http_status, wait_for
+
+Doc = dict[str, Any]
+PREFETCH = 16
+
+
+@dataclass(frozen=True)
+class Names:
+    exchange: str
+    queue: str
+    dead_exchange: str
+    dead_queue: str
+
+    @classmethod
+    def for_run(cls, prefix: str) -> "Names":
+        return cls(
+            f"{prefix}.logs_topic", f"{prefix}.logs.listener", f"{prefix}.dlx", f"{prefix}.dead"
+        )
+
+    def env(self) -> dict[str, str]:
+        return {
+            "EXCHANGE": self.exchange,
+            "QUEUE": self.queue,
+            "DEAD_EXCHANGE": self.dead_exchange,
+            "DEAD_QUEUE": self.dead_queue,
+        }
+
+
+def listener_process(
+    rabbit_url: str, logger_url: str, names: Names, logs_dir: Path, **env: str
+) -> ServiceProcess:
+    return ServiceProcess(
+        "listener_service",
+        {
+            "RABBIT_URL": rabbit_url,
+            "LOGGER_URL": logger_url,
+            "PREFETCH": str(PREFETCH),
+            "RETRY_DELAY": "0.05",
+            "RETRY_MAX_DELAY": "0.5",
+            # Longer than the logger's own store deadline, so an overloaded store answers 503 first.
+            "LOGGER_TIMEOUT": "10",
+            **names.env(),
+            **env,
+        },
+        ready_path="/ready",
+        log_dir=logs_dir,
+        name="listener",
+    )
+
+
+@pytest.fixture(scope="module")
+def names(run_id: str) -> Names:
+    return Names.for_run(f"{run_id}.listener")
+
+
+@pytest.fixture(scope="module")
+async def admin(
+    rabbit_url: str, names: Names, run_id: str
+) -> AsyncIterator[tuple[AbstractRobustConnection, AbstractChannel]]:
+    """The test's own connection: raw publishes, queue depths, the dead queue; cleans up after."""
+    connection = await aio_pika.connect_robust(rabbit_url)
+    channel = await connection.channel()
+    yield connection, channel
+    others = (Names.for_run(f"{run_id}.sick"), Names.for_run(f"{run_id}.late"))
+    for n in (names, *others):
+        for queue in (n.queue, n.dead_queue):
+            await channel.queue_delete(queue)
+        for exchange in (n.exchange, n.dead_exchange):
+            await channel.exchange_delete(exchange)
+    await connection.close()
+
+
+@pytest.fixture(scope="module")
+def logger(secantus_url: str, mongo_database: str, logs_dir: Path) -> Iterator[ServiceProcess]:
+    svc = ServiceProcess(
+        "logger_service",
+        {
+            "MONGO_URL": secantus_url,
+            "MONGO_DATABASE": f"{mongo_database}_listener",
+            "RPC_PORT": str(free_port()),
+            "GRPC_PORT": str(free_port()),
+        },
+        ready_path="/ready",
+        log_dir=logs_dir,
+        name="logger-for-listener",
+    )
+    # Not waited for here: the listener fixture waits for both, so the two boot side by side.
+    svc.start(wait=False)
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture(scope="module")
+def listener(
+    rabbit_url: str,
+    logger: ServiceProcess,
+    names: Names,
+    logs_dir: Path,
+    admin: tuple[AbstractRobustConnection, AbstractChannel],
+) -> Iterator[ServiceProcess]:
+    svc = listener_process(rabbit_url, logger.url, names, logs_dir)
+    svc.start(wait=False)
+    logger.wait_ready(60)
+    svc.wait_ready(60)
+    yield svc
+    svc.stop()
+
+
+@pytest.fixture(scope="module")
+async def publisher(
+    rabbit_url: str, names: Names, listener: ServiceProcess
+) -> AsyncIterator[Publisher]:
+    pub = Publisher(rabbit_url, names.exchange)
+    await pub.start()
+    await await_for(_connected(pub), 10, what="the publisher to connect")
+    yield pub
+    await pub.close()
+
+
+@pytest.fixture(scope="module")
+async def logs(secantus_url: str, mongo_database: str) -> AsyncIterator[AsyncCollection[Doc]]:
+    client: AsyncMongoClient[Doc] = AsyncMongoClient(secantus_url)
+    yield client[f"{mongo_database}_listener"]["logs"]
+    await client.close()
+
+
+def _connected(pub: Publisher) -> Any:
+    async def check() -> bool:
+        return pub.connected
+
+    return check
+
+
+async def stored(logs: AsyncCollection[Doc], name: str) -> list[Doc]:
+    return await logs.find({"name": name}).to_list()
+
+
+async def wait_stored(logs: AsyncCollection[Doc], name: str, n: int, timeout: float) -> list[Doc]:
+    async def enough() -> list[Doc] | None:
+        docs = await stored(logs, name)
+        return docs if len(docs) >= n else None
+
+    docs: list[Doc] = await await_for(enough, timeout, interval=0.1, what=f"{n} {name!r} docs")
+    return docs
+
+
+def assert_each_once(docs: list[Doc], ids: list[str]) -> None:
+    """Exactly one document per event, and nothing else."""
+    stored_ids = [d["event_id"] for d in docs]
+    assert len(stored_ids) == len(set(stored_ids)), "an event was stored twice"
+    assert sorted(stored_ids) == sorted(ids)
+
+
+async def publish_many(pub: Publisher, name: str, n: int, key: str = "log.INFO") -> list[str]:
+    """n events, 20 in flight at a time; returns their ids once every one is confirmed."""
+    ids: list[str] = []
+    for start in range(0, n, 20):
+        batch = [
+            pub.publish(key, {"name": name, "data": f"event {i}"})
+            for i in range(start, min(start + 20, n))
+        ]
+        ids += await asyncio.gather(*batch)
+    return ids
+
+
+async def depth(channel: AbstractChannel, queue: str) -> int:
+    declared = await channel.declare_queue(queue, passive=True)
+    count = declared.declaration_result.message_count
+    return count or 0
+
+
+async def dead_letters(channel: AbstractChannel, queue: str) -> list[AbstractIncomingMessage]:
+    """Everything in a dead queue right now (acked, so the queue is drained)."""
+    dead = await channel.get_queue(queue)
+    found = []
+    while (message := await dead.get(fail=False, timeout=5)) is not None:
+        await message.ack()
+        found.append(message)
+    return found
+
+
+async def test_every_event_is_stored_once_whatever_its_level(
+    publisher: Publisher, logs: AsyncCollection[Doc], listener: ServiceProcess, run_id: str
+) -> None:
+    name = f"levels-{run_id}"
+    ids = []
+    for key in ("log.INFO", "log.WARNING", "log.ERROR"):
+        ids += await publish_many(publisher, name, 20, key)
+
+    docs = await wait_stored(logs, name, 60, 20)
+    assert_each_once(docs, ids)
+    assert {d["data"] for d in docs} == {f"event {i}" for i in range(20)}
+    assert http_status(listener.url + "/ready") == 200
+
+
+async def test_poison_and_refused_events_are_dead_lettered_with_a_reason_and_the_next_flows(
+    publisher: Publisher,
+    logs: AsyncCollection[Doc],
+    admin: tuple[AbstractRobustConnection, AbstractChannel],
+    names: Names,
+    run_id: str,
+) -> None:
+    _, channel = admin
+    exchange = await channel.get_exchange(names.exchange)
+    not_json = str(uuid.uuid4())
+    await exchange.publish(
+        aio_pika.Message(b"{not json", message_id=not_json, content_type="application/json"),
+        "log.ERROR",
+    )
+    wrong_type = await publisher.publish("log.WARNING", {"name": 5, "data": "x"})
+    good_name = f"after-poison-{run_id}"
+    good = await publisher.publish("log.INFO", {"name": good_name, "data": "still flows"})
+
+    docs = await wait_stored(logs, good_name, 1, 10)
+    assert [d["event_id"] for d in docs] == [good]
+
+    async def both_dead() -> list[AbstractIncomingMessage] | None:
+        found = await dead_letters(channel, names.dead_queue)
+        collected.extend(found)
+        return collected if len(collected) >= 2 else None
+
+    collected: list[AbstractIncomingMessage] = []
+    await await_for(both_dead, 10, interval=0.1, what="two dead letters")
+    reasons = {m.message_id: str(m.headers[REASON_HEADER]) for m in collected}
+    assert set(reasons) == {not_json, wrong_type}
+    assert "not valid JSON" in reasons[not_json]
+    assert "400" in reasons[wrong_type]
+    by_id = {m.message_id: m for m in collected}
+    assert by_id[not_json].body == b"{not json"
+    assert by_id[wrong_type].headers["x-original-routing-key"] == "log.WARNING"
+
+
+async def test_events_wait_while_the_logger_is_down_and_are_all_stored_when_it_is_back(
+    publisher: Publisher,
+    logs: AsyncCollection[Doc],
+    logger: ServiceProcess,
+    listener: ServiceProcess,
+    admin: tuple[AbstractRobustConnection, AbstractChannel],
+    names: Names,
+    run_id: str,
+) -> None:
+    _, channel = admin
+    name = f"outage-{run_id}"
+    logger.stop()
+    ids = await publish_many(publisher, name, 40)
+
+    # The listener holds at most PREFETCH of them; the rest wait in the durable queue.
+    async def backlog() -> bool:
+        return await depth(channel, names.queue) >= 40 - PREFETCH
+
+    await await_for(backlog, 10, what="a backlog in the queue")
+    assert http_status(listener.url + "/ready") == 200, "the listener gave up on RabbitMQ"
+
+    logger.start()
+    docs = await wait_stored(logs, name, 40, 30)
+    assert_each_once(docs, ids)
+    assert await dead_letters(channel, names.dead_queue) == []
+
+
+async def test_listener_killed_mid_stream_loses_nothing_and_stores_nothing_twice(
+    publisher: Publisher,
+    logs: AsyncCollection[Doc],
+    listener: ServiceProcess,
+    admin: tuple[AbstractRobustConnection, AbstractChannel],
+    names: Names,
+    run_id: str,
+) -> None:
+    _, channel = admin
+    name = f"sigkill-{run_id}"
+    publishing = asyncio.create_task(publish_many(publisher, name, 200))
+
+    await wait_stored(logs, name, 20, 20)
+    listener.kill()
+    ids = await publishing
+    assert len(await stored(logs, name)) < 200, "the stream was over before the kill"
+    assert await depth(channel, names.queue) > 0
+
+    listener.start()
+    docs = await wait_stored(logs, name, 200, 60)
+    assert_each_once(docs, ids)
+
+
+async def test_sigterm_finishes_in_flight_events_then_exits_cleanly(
+    publisher: Publisher, logs: AsyncCollection[Doc], listener: ServiceProcess, run_id: str
+) -> None:
+    name = f"sigterm-{run_id}"
+    publishing = asyncio.create_task(publish_many(publisher, name, 60))
+    await wait_stored(logs, name, 10, 20)
+
+    started = time.monotonic()
+    code = await asyncio.to_thread(listener.stop)
+    assert code in (0, -15), listener.output()
+    assert time.monotonic() - started < 10
+    assert "stopped consuming" in listener.output()
+
+    ids = await publishing
+    listener.start()
+    docs = await wait_stored(logs, name, 60, 60)
+    assert_each_once(docs, ids)
+
+
+@dataclass
+class SickLogger:
+    """A real HTTP server standing in for an ill logger: answers each POST /log in turn with
+    the next of `statuses` (the last one forever), recording when and which event came."""
+
+    url: str
+    statuses: list[int]
+    calls: list[tuple[float, str]]
+
+
+@pytest.fixture(scope="module")
+async def sick_logger() -> AsyncIterator[SickLogger]:
+    sick = SickLogger("", [500], [])
+
+    async def answer(request: web.Request) -> web.Response:
+        body = await request.json()
+        sick.calls.append((time.monotonic(), body.get("event_id", "")))
+        status = sick.statuses[min(len(sick.calls), len(sick.statuses)) - 1]
+        return web.json_response({"error": status >= 400, "message": "as told"}, status=status)
+
+    app = web.Application()
+    app.router.add_post("/log", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    sick.url = f"http://127.0.0.1:{port}"
+    yield sick
+    await runner.cleanup()
+
+
+@pytest.fixture(scope="module")
+async def sick_listener(
+    rabbit_url: str, sick_logger: SickLogger, logs_dir: Path, run_id: str
+) -> AsyncIterator[tuple[ServiceProcess, Publisher, Names]]:
+    """A listener of its own (own exchange and queues) in front of the sick logger."""
+    sick = Names.for_run(f"{run_id}.sick")
+    svc = listener_process(
+        rabbit_url,
+        sick_logger.url,
+        sick,
+        logs_dir,
+        MAX_DELIVERIES="3",
+        RETRY_DELAY="0.2",
+        RETRY_MAX_DELAY="0.4",
+    )
+    await asyncio.to_thread(svc.start)
+    pub = Publisher(rabbit_url, sick.exchange)
+    await pub.start()
+    await await_for(_connected(pub), 10, what="the publisher to connect")
+    yield svc, pub, sick
+    await pub.close()
+    await asyncio.to_thread(svc.stop)
+
+
+async def test_a_logger_answering_500_gets_each_event_max_deliveries_times_with_back_off_then_dead(
+    sick_logger: SickLogger,
+    sick_listener: tuple[ServiceProcess, Publisher, Names],
+    admin: tuple[AbstractRobustConnection, AbstractChannel],
+) -> None:
+    _, pub, sick = sick_listener
+    _, channel = admin
+    sick_logger.calls.clear()
+    sick_logger.statuses[:] = [500]
+    event = await pub.publish("log.ERROR", {"name": "sick", "data": "x"})
+
+    async def dead() -> list[AbstractIncomingMessage]:
+        return await dead_letters(channel, sick.dead_queue)
+
+    [letter] = await await_for(dead, 15, interval=0.1, what="the dead letter")
+    assert letter.message_id == event
+    reason = str(letter.headers[REASON_HEADER])
+    assert "3 deliveries" in reason
+    assert "500" in reason
+    assert json.loads(letter.body) == {"name": "sick", "data": "x"}
+    assert [c[1] for c in sick_logger.calls] == [event] * 3
+    gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(sick_logger.calls)]
+    # Back-off of 0.2 s then 0.4 s between deliveries, never a hot loop.
+    assert gaps[0] >= 0.18
+    assert gaps[1] >= 0.36
+
+
+async def test_a_logger_without_its_store_503_holds_events_without_spending_deliveries(
+    sick_logger: SickLogger,
+    sick_listener: tuple[ServiceProcess, Publisher, Names],
+    admin: tuple[AbstractRobustConnection, AbstractChannel],
+) -> None:
+    _, pub, sick = sick_listener
+    _, channel = admin
+    sick_logger.calls.clear()
+    sick_logger.statuses[:] = [503] * 6 + [202]
+    event = await pub.publish("log.INFO", {"name": "held", "data": "x"})
+
+    async def accepted() -> bool:
+        return len(sick_logger.calls) >= 7
+
+    await await_for(accepted, 15, interval=0.1, what="the logger to take the event")
+    # Six refusals, more than MAX_DELIVERIES=3, yet the event was neither dropped nor dead.
+    assert [c[1] for c in sick_logger.calls] == [event] * 7
+    assert await dead_letters(channel, sick.dead_queue) == []
+
+
+class Proxy:
+    """A TCP forwarder of the test's own, started when the test decides RabbitMQ is 'up'."""
+
+    def __init__(self, port: int, target: tuple[str, int]) -> None:
+        self.port = port
+        self.target = target
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port)
+
+    async def _pipe(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection(*self.target)
+
+        async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError):
+                while chunk := await src.read(65536):
+                    dst.write(chunk)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(copy(client_r, server_w), copy(server_r, client_w))
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+async def test_listener_started_before_rabbitmq_waits_and_then_consumes(
+    rabbit_url: str, logger: ServiceProcess, logs: AsyncCollection[Doc], logs_dir: Path, run_id: str
+) -> None:
+    late = Names.for_run(f"{run_id}.late")
+    proxy = Proxy(free_port(), ("127.0.0.1", 5672))
+    svc = listener_process(
+        rabbit_url.replace(":5672", f":{proxy.port}"), logger.url, late, logs_dir
+    )
+    await asyncio.to_thread(svc.start, False)
+    try:
+        await asyncio.to_thread(svc.wait_ready, 30, "/ping")
+        # The wait is logged, with back-off, while the probes keep answering.
+        await asyncio.to_thread(
+            wait_for, lambda: "waiting for rabbitmq" in svc.output(), 30, what="a logged wait"
+        )
+        assert http_status(svc.url + "/ready") == 503
+        assert svc.proc is not None
+        assert svc.proc.poll() is None, "the listener gave up instead of waiting"
+
+        await proxy.start()
+        await asyncio.to_thread(svc.wait_ready, 30)
+        pub = Publisher(rabbit_url, late.exchange)
+        await pub.start()
+        await await_for(_connected(pub), 10, what="the publisher to connect")
+        event = await pub.publish("log.WARNING", {"name": f"late-{run_id}", "data": "x"})
+        await pub.close()
+        docs = await wait_stored(logs, f"late-{run_id}", 1, 20)
+        assert [d["event_id"] for d in docs] == [event]
+    finally:
+        await asyncio.to_thread(svc.stop)
+        await proxy.close()
