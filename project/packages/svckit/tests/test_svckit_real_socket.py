@@ -58,3 +58,17 @@ async def test_body_under_the_limit_is_served(base_url: str) -> None:
     async with httpx.AsyncClient() as client:
         r = await client.post(f"{base_url}/log", json={"data": "x" * 1000})
     assert (r.status_code, r.json()) == (202, {"size": 1000})
+
+
+async def test_expect_100_continue_gets_413_without_sending_the_body(base_url: str) -> None:
+    port = int(base_url.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(
+            b"POST /log HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2000000\r\nExpect: 100-continue\r\n\r\n"
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 413 ")

@@ -44,11 +44,15 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+        headers = dict(scope.get("headers", ()))
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            # A client that asked `Expect: 100-continue` (curl does for large bodies) has not
+            # sent the body and will not: refuse at once. Any other is sending it: read it first.
+            if headers.get(b"expect", b"").lower() != b"100-continue":
                 await _drain(receive, 0)
-                await self._refuse(send)
-                return
+            await self._refuse(send)
+            return
 
         seen = 0
         started = False
