@@ -75,7 +75,7 @@ async def drop_database(name: str) -> None:
 
 
 async def main(quick: bool) -> list[benchkit.Result]:
-    seconds = 3.0 if quick else 15.0
+    seconds = 1.5 if quick else 15.0
     benchkit.progress(f"bcrypt capacity at cost 12 on {cores()} threads ({seconds:g} s)")
     capacity = await asyncio.to_thread(bcrypt_capacity, seconds)
 

@@ -127,7 +127,7 @@ async def client_comparison(url: str, seconds: float) -> list[benchkit.Result]:
 
 
 async def main(quick: bool) -> list[benchkit.Result]:
-    seconds = 1.5 if quick else 10.0
+    seconds = 0.8 if quick else 10.0
     scratch = Path(tempfile.mkdtemp(prefix="bench-broker-"))
     procs: list[subprocess.Popen[bytes]] = []
     services: list[ServiceProcess] = []

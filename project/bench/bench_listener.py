@@ -52,7 +52,7 @@ class Plan:
 
 
 FULL = Plan(seconds=10, through=20_000, lag_seconds=20, zero_loss=10_000)
-QUICK = Plan(seconds=1.5, through=300, lag_seconds=3, zero_loss=500)
+QUICK = Plan(seconds=1.0, through=300, lag_seconds=1.5, zero_loss=300)
 
 
 @dataclass

@@ -110,7 +110,7 @@ def figure(what: str, load: benchkit.Load, concurrency: int, raw: float | None) 
 
 
 async def main(quick: bool) -> list[benchkit.Result]:
-    seconds = 1.5 if quick else 10.0
+    seconds = 0.8 if quick else 10.0
     scratch = Path(tempfile.mkdtemp(prefix="bench-logger-"))
     mongo, url = start_secantus(scratch / "mongo")
     svc = ServiceProcess(

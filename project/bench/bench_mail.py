@@ -97,7 +97,7 @@ def figure(
 
 
 async def main(quick: bool) -> list[benchkit.Result]:
-    seconds, rounds = (1.5, 1) if quick else (5.0, 3)
+    seconds, rounds = (0.8, 1) if quick else (5.0, 3)
     scratch = Path(tempfile.mkdtemp(prefix="bench-mail-"))
     smtp_port, catcher_http = free_port(), free_port()
     catcher = ServiceProcess(

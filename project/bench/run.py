@@ -2,7 +2,8 @@
 
 Each `bench_*.py` runs in its own process with a time limit, so one that fails or hangs is
 recorded in the report and the others still run. The report folder is `BENCH_OUT`
-(default `project/bench/report/`); `BENCH_QUICK=1` is the smoke run (under two minutes).
+(default `project/bench/report/`); `BENCH_QUICK=1` is the smoke run (under two minutes,
+two benches at a time).
 
     uv run --frozen python project/bench/run.py [bench_shootout bench_logger ...]
 """
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 # Seconds one bench may take before it is stopped and recorded as timed out.
 LIMIT = float(os.environ.get("BENCH_TIMEOUT", "120" if benchkit.QUICK else "1200"))
+# Benches run at once: the quick smoke run overlaps two (its figures only prove the code runs;
+# start-up dominates it); a full run measures one at a time on an otherwise quiet machine.
+PARALLEL = int(os.environ.get("BENCH_PARALLEL", "2" if benchkit.QUICK else "1"))
 # What the per-service benches expect to find running (they start everything else).
 SERVERS = {"PostgreSQL": ("127.0.0.1", 5432), "RabbitMQ": ("127.0.0.1", 5672)}
 
@@ -142,7 +147,7 @@ def main() -> int:
         "quick": benchkit.QUICK,
         "machine": report.machine(),
         "versions": report.versions(),
-        "benches": [run_bench(path) for path in benches],
+        "benches": list(ThreadPoolExecutor(PARALLEL).map(run_bench, benches)),
     }
     run["seconds"] = time.monotonic() - started
     text = report.write(out, run)
