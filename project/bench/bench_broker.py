@@ -136,11 +136,7 @@ async def main(quick: bool) -> list[benchkit.Result]:
         mongo_port, hello_port = free_port(), free_port()
         procs.append(
             start_process(
-                [
-                    *(sys.executable, "-m", "secantus", "--host", "127.0.0.1"),
-                    *("--port", str(mongo_port), "--storage-path", str(scratch / "mongo")),
-                    *("--cache-size", "256M", "--log-level", "WARNING"),
-                ],
+                benchkit.secantus_command(mongo_port, scratch / "mongo"),
                 {},
                 scratch / "secantus.log",
                 mongo_port,

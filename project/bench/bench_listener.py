@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -78,8 +77,7 @@ async def running_system() -> AsyncIterator[System]:
     mongo_port = free_port()
     with (tmp / "secantus.log").open("wb") as log:
         mongo = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(mongo_port)),
-            *("--storage-path", str(tmp / "data"), "--cache-size", "256M", "--log-level", "ERROR"),
+            *benchkit.secantus_command(mongo_port, tmp / "data", "ERROR"),
             cwd=tmp,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -13,7 +13,6 @@ import contextlib
 import itertools
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -76,10 +75,8 @@ class RpcClient:
 
 def start_secantus(data: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    command = [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--storage-path", str(data), "--cache-size", "256M", "--log-level", "WARNING"]
     proc = subprocess.Popen(
-        command,
+        benchkit.secantus_command(port, data),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -21,7 +21,6 @@ import resource
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -137,8 +136,7 @@ async def running_system(system_cores: set[int], with_listener: bool) -> AsyncIt
     os.sched_setaffinity(0, system_cores)
     with (tmp / "secantus.log").open("wb") as log:
         mongo = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(mongo_port)),
-            *("--storage-path", str(tmp / "data"), "--cache-size", "256M", "--log-level", "ERROR"),
+            *benchkit.secantus_command(mongo_port, tmp / "data", "ERROR"),
             cwd=tmp,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -45,7 +45,10 @@ def _start_secantus(data: Path) -> tuple[Any, Path]:
     data = data.absolute()
     data.mkdir(parents=True, exist_ok=True)
     # Port 0: the server is this process's own, so it must not clash with anything.
-    server = SecantusDBServer(host=LOCAL_HOST, port=0, storage_path=str(data), cache_size="256M")
+    # Standalone: the replica-set mode's oplog slows every insert as the collection grows.
+    server = SecantusDBServer(
+        host=LOCAL_HOST, port=0, storage_path=str(data), cache_size="256M", replica_set_name=None
+    )
     server.start()
     return server, data
 

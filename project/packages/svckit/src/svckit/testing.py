@@ -186,7 +186,10 @@ def secantus_url() -> Iterator[str]:
     from secantus import SecantusDBServer
 
     data = tempfile.mkdtemp(prefix="secantus-")
-    server = SecantusDBServer(host="127.0.0.1", port=0, storage_path=data, cache_size="256M")
+    # Standalone: the replica-set mode's oplog slows every insert as the collection grows.
+    server = SecantusDBServer(
+        host="127.0.0.1", port=0, storage_path=data, cache_size="256M", replica_set_name=None
+    )
     server.start()
     try:
         yield f"mongodb://127.0.0.1:{server.address[1]}/?directConnection=true"
