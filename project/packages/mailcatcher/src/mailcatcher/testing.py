@@ -14,6 +14,7 @@ from email.message import EmailMessage
 
 import pytest
 import uvicorn
+from svckit.testing import await_for, wait_for
 
 from mailcatcher.http_api import build_app
 from mailcatcher.settings import CatcherSettings
@@ -86,31 +87,27 @@ class Catcher:
         """As `caught`, parsed by the standard `email` package."""
         return [m.parsed() for m in self.caught(to)]
 
+    def _enough(self, to: str, count: int) -> list[EmailMessage] | None:
+        found = self.messages(to)
+        return found if len(found) >= count else None
+
     def wait_for(self, to: str, count: int = 1, timeout: float = 10.0) -> list[EmailMessage]:
         """Poll until `count` messages for `to` are caught; newest first."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.messages(to)
-            if len(found) >= count:
-                return found
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"{len(found)} of {count} message(s) to {to} caught within {timeout:g} s"
-                )
-            time.sleep(0.02)
+        found: list[EmailMessage] = wait_for(
+            lambda: self._enough(to, count), timeout, what=f"{count} message(s) to {to}"
+        )
+        return found
 
     async def await_for(self, to: str, count: int = 1, timeout: float = 10.0) -> list[EmailMessage]:
         """`wait_for` for async tests: polls without blocking their event loop."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.messages(to)
-            if len(found) >= count:
-                return found
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"{len(found)} of {count} message(s) to {to} caught within {timeout:g} s"
-                )
-            await asyncio.sleep(0.02)
+
+        async def enough() -> list[EmailMessage] | None:
+            return self._enough(to, count)
+
+        found: list[EmailMessage] = await await_for(
+            enough, timeout, what=f"{count} message(s) to {to}"
+        )
+        return found
 
     def clear(self) -> None:
         self.store.clear()
