@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 import bcrypt
 import pytest
-from svckit.testing import await_for
+from devkit.wait import await_for
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from conftest import Running, StartApp, UsersTable
+    from auth_fixtures import Running, StartApp, UsersTable
 
 ADMIN, SECRET = "admin@example.com", "verysecret"
 ATTACKER, NEIGHBOUR = "10.0.0.66", "10.0.0.7"

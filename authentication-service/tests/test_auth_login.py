@@ -12,10 +12,12 @@ import asyncpg
 import bcrypt
 import pytest
 from authentication_service.store import SEED_HASH
-from svckit.testing import await_for, free_port
+from devkit.net import free_port
+from devkit.wait import await_for
+from svckit import dsn
 
 if TYPE_CHECKING:
-    from conftest import LogReceiver, Running, StartApp, UsersTable
+    from auth_fixtures import LogReceiver, Running, StartApp, UsersTable
 
 RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
@@ -180,22 +182,22 @@ async def test_the_table_has_the_seed_readmes_columns(svc: Running, users: Users
 async def test_two_replicas_starting_together_create_one_database_and_one_seed(
     start_app: StartApp, auth_dsn: str, run_id: str
 ) -> None:
-    server = auth_dsn.rsplit("/", 1)[0]
     name = f"users_{run_id}_race"
+    racing = dsn.with_database(auth_dsn, name)
     try:
         async with (
-            start_app(f"{server}/{name}", wait_ready=False) as a,
-            start_app(f"{server}/{name}", wait_ready=False) as b,
+            start_app(racing, wait_ready=False) as a,
+            start_app(racing, wait_ready=False) as b,
         ):
             await await_for(a.ready, 20, what="replica a")
             await await_for(b.ready, 20, what="replica b")
             assert (await a.login("admin@example.com", "verysecret")).status_code == 202
             assert (await b.login("admin@example.com", "verysecret")).status_code == 202
-        conn = await asyncpg.connect(f"{server}/{name}")
+        conn = await asyncpg.connect(dsn.to_uri(dsn.parse(racing)))
         assert await conn.fetchval("SELECT count(*) FROM users") == 1
         await conn.close()
     finally:
-        conn = await asyncpg.connect(f"{server}/postgres")
+        conn = await asyncpg.connect(dsn.to_uri(dsn.parse(dsn.with_database(auth_dsn, "postgres"))))
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.close()
 

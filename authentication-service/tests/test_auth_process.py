@@ -9,13 +9,16 @@ from typing import TYPE_CHECKING
 import asyncpg
 import httpx
 import pytest
-from svckit.testing import ServiceProcess, await_for, free_port
+from devkit.net import free_port
+from devkit.process import ServiceProcess
+from devkit.wait import await_for
+from svckit import dsn
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
-    from conftest import TcpProxy
+    from devkit.proxy import TcpProxy
 
 
 ADMIN = {"email": "admin@example.com", "password": "verysecret"}
@@ -23,9 +26,17 @@ ADMIN = {"email": "admin@example.com", "password": "verysecret"}
 
 def keyword_dsn(port: int, database: str, app_name: str) -> str:
     """The original's DSN form, as its compose file wrote it (our proxy for its host)."""
-    return (
-        f"host=127.0.0.1 port={port} user=postgres dbname={database} sslmode=disable"
-        f" timezone=UTC connect_timeout=2 application_name={app_name}"
+    return dsn.to_keyword_form(
+        {
+            "host": "127.0.0.1",
+            "port": str(port),
+            "user": "postgres",
+            "dbname": database,
+            "sslmode": "disable",
+            "timezone": "UTC",
+            "connect_timeout": "2",
+            "application_name": app_name,
+        }
     )
 
 
@@ -54,7 +65,9 @@ def service(
     pg_proxy: TcpProxy, auth_dsn: str, app_name: str, logs_dir: Path
 ) -> Iterator[ServiceProcess]:
     """One process for the module, reaching PostgreSQL through `pg_proxy`, started ready."""
-    svc = auth_process(keyword_dsn(pg_proxy.port, auth_dsn.rsplit("/", 1)[1], app_name), logs_dir)
+    svc = auth_process(
+        keyword_dsn(pg_proxy.port, dsn.parse(auth_dsn)["dbname"], app_name), logs_dir
+    )
     svc.start()
     svc.wait_ready(30, "/ready")
     yield svc
@@ -82,14 +95,17 @@ async def logs_in(http: httpx.AsyncClient, svc: ServiceProcess) -> bool:
 async def test_it_starts_without_postgres_reports_503_and_gets_ready_alone(
     proxy: TcpProxy, auth_dsn: str, logs_dir: Path, http: httpx.AsyncClient
 ) -> None:
-    svc = auth_process(keyword_dsn(proxy.port, auth_dsn.rsplit("/", 1)[1], "auth-late"), logs_dir)
+    svc = auth_process(
+        keyword_dsn(proxy.port, dsn.parse(auth_dsn)["dbname"], "auth-late"), logs_dir
+    )
     try:
-        svc.start()
+        svc.start(wait=False)
+        svc.wait_ready(30, "/ping")
         ready = await http.get(svc.url + "/ready")
         login = await http.post(svc.url + "/authenticate", json=ADMIN)
         assert ready.status_code == login.status_code == 503
         assert "not connected yet" in login.json()["message"]
-        proxy.start()
+        proxy.open()
         await await_for(lambda: logs_in(http, svc), 20, what="the login once PostgreSQL is up")
     finally:
         svc.kill()
@@ -99,12 +115,12 @@ async def test_postgres_cut_and_back_is_503_in_time_then_logins_recover(
     pg_proxy: TcpProxy, service: ServiceProcess, http: httpx.AsyncClient
 ) -> None:
     assert await logs_in(http, service)
-    pg_proxy.stop()
+    pg_proxy.cut()
     try:
         ready, ready_took = await timed(http.get(service.url + "/ready"))
         login, login_took = await timed(http.post(service.url + "/authenticate", json=ADMIN))
     finally:
-        pg_proxy.start()
+        pg_proxy.open()
     assert (ready.status_code, login.status_code) == (503, 503)
     assert login.json()["message"].startswith("database is unavailable")
     # Deadlines: 1 s for /ready, DB_TIMEOUT=1 s for a lookup; the rest is slack for a busy CI.

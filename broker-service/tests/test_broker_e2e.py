@@ -13,9 +13,10 @@ from typing import Any
 import aio_pika
 import httpx
 import pytest
-from mailcatcher.testing import Catcher
+from devkit.mail import Catcher
+from devkit.process import ServiceProcess
+from devkit.wait import await_for
 from pymongo.collection import Collection
-from svckit.testing import ServiceProcess, await_for
 
 Doc = dict[str, Any]
 # What `curl -d` sends: the broker must read the body as JSON all the same.

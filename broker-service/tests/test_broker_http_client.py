@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 from broker_service.http_clients import Downstream, HttpPool
+from devkit.net import free_port
 from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError
-from svckit.testing import free_port
 
 
 async def envelope(request: web.Request) -> web.Response:

@@ -15,9 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from devkit.process import ServiceProcess
+from devkit.proxy import TcpProxy
+from devkit.wait import await_for
 from pymongo.collection import Collection
-from svckit.proxy import TcpProxy
-from svckit.testing import ServiceProcess, await_for
 
 Doc = dict[str, Any]
 

@@ -30,6 +30,17 @@ async def test_a_bad_handle_body_is_400_naming_the_problem(
     assert message in resp.json()["message"]
 
 
+async def test_go_style_keys_are_the_same_request(broker: httpx.AsyncClient) -> None:
+    # The original decoded with Go's encoding/json, which matched keys case-insensitively.
+    resp = await broker.post(
+        "/handle", json={"Action": "log", "Log": {"Name": "go-keys", "DATA": "y"}}
+    )
+    assert (resp.status_code, resp.json()["message"]) == (
+        202,
+        "Processed payload via RPC:go-keys",
+    )
+
+
 @pytest.mark.parametrize("route", ["/log-http", "/log-rpc", "/log-grpc", "/log-rabbit"])
 async def test_a_log_route_without_log_is_400(broker: httpx.AsyncClient, route: str) -> None:
     resp = await broker.post(route, json={"action": "log"})

@@ -148,7 +148,7 @@ async def test_an_error_reply_is_502_with_the_logger_s_message(rpc_server: RpcSe
 
 
 async def test_nothing_listening_is_502_at_once() -> None:
-    from svckit.testing import free_port
+    from devkit.net import free_port
 
     pool = RpcPool(f"127.0.0.1:{free_port()}", size=2, timeout=2)
     started = time.monotonic()

@@ -5,9 +5,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from devkit.browser import chromium
+from devkit.net import free_port
+from devkit.process import ServiceProcess
 from playwright.async_api import Browser, Page, expect
-from svckit.browser import chromium
-from svckit.testing import ServiceProcess, free_port
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 from front_end.app import build_app
-from front_end.settings import Settings
+from front_end.settings import FrontEndSettings
 from pydantic import ValidationError
 
 STATIC = Path(__file__).parents[1] / "src" / "front_end" / "static"
@@ -26,7 +26,7 @@ BUTTON_IDS = [
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app(Settings(broker_url="http://broker.example:18080/"))
+    app = build_app(FrontEndSettings(broker_url="http://broker.example:18080/"))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://front") as c:
         yield c
@@ -79,7 +79,7 @@ async def test_unknown_path_is_a_404_envelope(client: httpx.AsyncClient) -> None
 )
 def test_a_broker_url_that_is_not_a_plain_http_address_is_refused(bad: str) -> None:
     with pytest.raises(ValidationError, match="BROKER_URL"):
-        Settings(broker_url=bad)
+        FrontEndSettings(broker_url=bad)
 
 
 def test_the_script_never_writes_html() -> None:

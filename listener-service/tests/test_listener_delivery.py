@@ -4,7 +4,6 @@ Every name is prefixed with the run id, so runs never share a queue; all are del
 """
 
 import asyncio
-import contextlib
 import itertools
 import json
 import time
@@ -18,10 +17,13 @@ import aio_pika
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from aiohttp import web
+from devkit.net import free_port
+from devkit.process import ServiceProcess
+from devkit.proxy import TcpProxy
+from devkit.wait import await_for, http_status, wait_for
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from svckit.amqp import REASON_HEADER, Publisher
-from svckit.testing import ServiceProcess, await_for, free_port, http_status, wait_for
 
 Doc = dict[str, Any]
 PREFETCH = 16
@@ -424,40 +426,11 @@ async def test_a_logger_without_its_store_503_holds_events_without_spending_deli
     assert await dead_letters(channel, sick.dead_queue) == []
 
 
-class Proxy:
-    """A TCP forwarder of the test's own, started when the test decides RabbitMQ is 'up'."""
-
-    def __init__(self, port: int, target: tuple[str, int]) -> None:
-        self.port = port
-        self.target = target
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port)
-
-    async def _pipe(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        server_r, server_w = await asyncio.open_connection(*self.target)
-
-        async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(ConnectionError):
-                while chunk := await src.read(65536):
-                    dst.write(chunk)
-                    await dst.drain()
-            dst.close()
-
-        await asyncio.gather(copy(client_r, server_w), copy(server_r, client_w))
-
-    async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-
 async def test_listener_started_before_rabbitmq_waits_and_then_consumes(
     rabbit_url: str, logger: ServiceProcess, logs: AsyncCollection[Doc], logs_dir: Path, run_id: str
 ) -> None:
     late = Names.for_run(f"{run_id}.late")
-    proxy = Proxy(free_port(), ("127.0.0.1", 5672))
+    proxy = TcpProxy("127.0.0.1", 5672)
     svc = listener_process(
         rabbit_url.replace(":5672", f":{proxy.port}"), logger.url, late, logs_dir
     )
@@ -472,7 +445,7 @@ async def test_listener_started_before_rabbitmq_waits_and_then_consumes(
         assert svc.proc is not None
         assert svc.proc.poll() is None, "the listener gave up instead of waiting"
 
-        await proxy.start()
+        proxy.open()
         await asyncio.to_thread(svc.wait_ready, 30)
         pub = Publisher(rabbit_url, late.exchange)
         await pub.start()
@@ -483,4 +456,4 @@ async def test_listener_started_before_rabbitmq_waits_and_then_consumes(
         assert [d["event_id"] for d in docs] == [event]
     finally:
         await asyncio.to_thread(svc.stop)
-        await proxy.close()
+        proxy.close()

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
+from devkit.process import ServiceProcess
 from pymongo.collection import Collection
-from svckit.testing import ServiceProcess
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
@@ -173,6 +173,10 @@ async def test_openapi_describes_both_routes_with_their_schemas(http: httpx.Asyn
     spec = (await http.get("/openapi.json")).json()
     post = spec["paths"]["/log"]["post"]
     assert {"202", "400", "413", "503"} <= set(post["responses"])
-    assert "LogIn" in spec["components"]["schemas"]
-    assert "LogList" in spec["components"]["schemas"]
+    schemas = spec["components"]["schemas"]
+    assert "LogIn" in schemas
+    listing = spec["paths"]["/logs"]["get"]["responses"]["200"]["content"]["application/json"]
+    envelope = schemas[listing["schema"]["$ref"].rsplit("/", 1)[1]]
+    items = envelope["properties"]["data"]["anyOf"][0]["items"]
+    assert items == {"$ref": "#/components/schemas/LogItem"}
     assert {p["name"] for p in spec["paths"]["/logs"]["get"]["parameters"]} == {"name", "limit"}

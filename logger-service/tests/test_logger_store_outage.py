@@ -1,82 +1,43 @@
 """MongoDB away: every door fails fast with its own error, and all recover when it returns.
 
 The logger reaches SecantusDB through a TCP proxy of ours that the test opens and cuts.
-Everything here is async, so the proxy (on the test's event loop) keeps piping meanwhile.
 """
 
 import asyncio
-import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import grpc
 import httpx
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from devkit.grpc_health import health_status
+from devkit.mongo import SecantusProcess
+from devkit.net import free_port
+from devkit.process import ServiceProcess
+from devkit.proxy import TcpProxy
+from devkit.wait import await_for
+from grpc_health.v1 import health_pb2
 from logs_proto import logs_pb2, logs_pb2_grpc
 from pymongo.collection import Collection
-from svckit.testing import ServiceProcess, await_for, free_port
 
 DEADLINE = 4.0  # the logger's store deadline is 2 s; a few seconds at most, whatever the door
 
 
-class CuttableProxy:
-    """Pipes TCP from its own port to the target; `cut()` drops every connection and stops."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.port = free_port()
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def open(self) -> None:
-        self._server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port)
-
-    async def cut(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for writer in list(self._writers):
-            writer.transport.abort()
-        self._writers.clear()
-
-    async def _pipe(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        try:
-            server_r, server_w = await asyncio.open_connection(*self.target)
-        except OSError:
-            client_w.transport.abort()
-            return
-        self._writers |= {client_w, server_w}
-
-        async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(ConnectionError):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.transport.abort()
-
-        await asyncio.gather(copy(client_r, server_w), copy(server_r, client_w))
-        self._writers -= {client_w, server_w}
-
-
 @pytest.fixture(scope="module")
-async def proxy(secantus_url: str) -> AsyncIterator[CuttableProxy]:
-    target = urlparse(secantus_url)
-    assert target.hostname
-    assert target.port
-    proxy = CuttableProxy(target.hostname, target.port)
+def proxy(secantus: SecantusProcess) -> Iterator[TcpProxy]:
+    """Between the logger and the run's SecantusDB, not yet listening."""
+    proxy = TcpProxy("127.0.0.1", secantus.port)
     yield proxy
-    await proxy.cut()
+    proxy.close()
 
 
 @pytest.fixture(scope="module")
 async def logger_via_proxy(
-    proxy: CuttableProxy, mongo_database: str, logs_dir: Path
+    proxy: TcpProxy, mongo_database: str, logs_dir: Path
 ) -> AsyncIterator[ServiceProcess]:
     svc = ServiceProcess(
         "logger_service",
@@ -90,8 +51,9 @@ async def logger_via_proxy(
         log_dir=logs_dir,
         name="logger-via-proxy",
     )
-    # In threads, so the proxy on this loop keeps piping while the logger starts and stops.
-    await asyncio.to_thread(svc.start)
+    # Not waiting for /ready: the store is away until a test opens the proxy.
+    await asyncio.to_thread(svc.start, False)
+    await asyncio.to_thread(svc.wait_ready, 60, "/ping")
     yield svc
     assert await asyncio.to_thread(svc.stop) in (0, -15), svc.output()
 
@@ -121,15 +83,11 @@ async def rpc_call(svc: ServiceProcess, name: str) -> dict[str, Any]:
 
 
 async def health(channel: grpc.aio.Channel) -> int:
-    reply = await health_pb2_grpc.HealthStub(channel).Check(
-        health_pb2.HealthCheckRequest(service="logs.LogService"), timeout=5
-    )
-    status: int = reply.status
-    return status
+    return await health_status(channel, "logs.LogService")
 
 
 async def grpc_write(channel: grpc.aio.Channel, name: str) -> str:
-    stub = logs_pb2_grpc.LogServiceStub(channel)  # type: ignore[no-untyped-call]
+    stub = logs_pb2_grpc.LogServiceStub(channel)
     request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name=name, data="d"))
     response = await stub.WriteLog(request, timeout=10)
     result: str = response.result
@@ -141,7 +99,7 @@ def unique(prefix: str) -> str:
 
 
 async def test_starts_without_mongodb_then_serves_once_it_appears(
-    proxy: CuttableProxy, http: httpx.AsyncClient, logs: Collection[dict[str, Any]]
+    proxy: TcpProxy, http: httpx.AsyncClient, logs: Collection[dict[str, Any]]
 ) -> None:
     assert (await http.get("/ping")).status_code == 200
     ready = await http.get("/ready")
@@ -158,7 +116,7 @@ async def test_starts_without_mongodb_then_serves_once_it_appears(
     assert {r.status_code for r in answers} == {503}
     assert answers[0].json()["message"].startswith("the log store (MongoDB) is unavailable")
 
-    await proxy.open()
+    proxy.open()
 
     async def ready_now() -> bool:
         return (await http.get("/ready")).status_code == 200
@@ -169,20 +127,20 @@ async def test_starts_without_mongodb_then_serves_once_it_appears(
 
 
 async def test_an_outage_fails_every_door_fast_and_each_recovers_by_itself(
-    proxy: CuttableProxy,
+    proxy: TcpProxy,
     logger_via_proxy: ServiceProcess,
     http: httpx.AsyncClient,
     channel: grpc.aio.Channel,
     logs: Collection[dict[str, Any]],
 ) -> None:
-    await proxy.cut()
-    await proxy.open()
+    proxy.cut()
+    proxy.open()
     assert (await http.post("/log", json={"name": unique("warm"), "data": "d"})).status_code == 202
     await await_for(
         lambda: _is(health(channel), health_pb2.HealthCheckResponse.SERVING), 10, what="SERVING"
     )
 
-    await proxy.cut()
+    proxy.cut()
 
     started = time.monotonic()
     r = await http.post("/log", json={"name": unique("down"), "data": "d"})
@@ -209,7 +167,7 @@ async def test_an_outage_fails_every_door_fast_and_each_recovers_by_itself(
     )
     assert (await http.get("/ready")).status_code == 503
 
-    await proxy.open()
+    proxy.open()
     name = unique("back")
 
     async def http_back() -> bool:

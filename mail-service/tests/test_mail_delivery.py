@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from mailcatcher.testing import Catcher
-from svckit.testing import ServiceProcess
+from devkit.mail import Catcher
+from devkit.process import ServiceProcess
 
 
 @pytest.fixture(scope="module")

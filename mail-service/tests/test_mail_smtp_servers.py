@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from svckit.testing import free_port
+from devkit.net import free_port
+from mail_fixtures import PrivateCA, Recorder, mail_service, send_body, smtp_server
 
 
 class Refusing:
@@ -42,10 +43,8 @@ def settings(port: int, **extra: Any) -> dict[str, Any]:
     return {"mail_host": "127.0.0.1", "mail_port": port, "mail_domain": "mail.example.com", **extra}
 
 
-async def test_starttls_with_a_private_ca(
-    smtp_server: Any, mail_service: Any, send_body: Any, recorder: Any, test_ca: Any
-) -> None:
-    server_side = {"tls_context": test_ca.server_context, "require_starttls": True}
+async def test_starttls_with_a_private_ca(recorder: Recorder, test_ca: PrivateCA) -> None:
+    server_side: dict[str, Any] = {"tls_context": test_ca.server_context, "require_starttls": True}
     with smtp_server(recorder, **server_side) as port:
         config = settings(port, mail_encryption="tls", mail_ca_file=test_ca.ca_file)
         async with mail_service(**config) as http:
@@ -61,9 +60,7 @@ async def test_starttls_with_a_private_ca(
     assert ready.status_code == 200
 
 
-async def test_implicit_tls_with_a_private_ca(
-    smtp_server: Any, mail_service: Any, send_body: Any, recorder: Any, test_ca: Any
-) -> None:
+async def test_implicit_tls_with_a_private_ca(recorder: Recorder, test_ca: PrivateCA) -> None:
     with smtp_server(recorder, ssl_context=test_ca.server_context) as port:
         config = settings(port, mail_encryption="ssl", mail_ca_file=test_ca.ca_file)
         async with mail_service(**config) as http:
@@ -77,7 +74,7 @@ async def test_implicit_tls_with_a_private_ca(
 
 
 async def test_a_certificate_from_an_untrusted_ca_is_502(
-    smtp_server: Any, mail_service: Any, send_body: Any, recorder: Any, test_ca: Any
+    recorder: Recorder, test_ca: PrivateCA
 ) -> None:
     with smtp_server(recorder, ssl_context=test_ca.server_context) as port:
         async with mail_service(**settings(port, mail_encryption="ssl")) as http:
@@ -88,9 +85,7 @@ async def test_a_certificate_from_an_untrusted_ca_is_502(
     assert recorder.received == []
 
 
-async def test_starttls_required_but_not_offered_is_502(
-    smtp_server: Any, mail_service: Any, send_body: Any, recorder: Any
-) -> None:
+async def test_starttls_required_but_not_offered_is_502(recorder: Recorder) -> None:
     with smtp_server(recorder) as port:
         async with mail_service(**settings(port, mail_encryption="tls")) as http:
             resp = await http.post("/send", json=send_body("plain@there.com"))
@@ -105,11 +100,13 @@ no_tls_warning = pytest.mark.filterwarnings("ignore:Requiring AUTH while not req
 
 
 @no_tls_warning
-async def test_smtp_auth_sends_the_configured_credentials(
-    smtp_server: Any, mail_service: Any, send_body: Any, recorder: Any
-) -> None:
+async def test_smtp_auth_sends_the_configured_credentials(recorder: Recorder) -> None:
     credentials = Credentials()
-    server_side = {"authenticator": credentials, "auth_required": True, "auth_require_tls": False}
+    server_side: dict[str, Any] = {
+        "authenticator": credentials,
+        "auth_required": True,
+        "auth_require_tls": False,
+    }
     with smtp_server(recorder, **server_side) as port:
         config = settings(port, mail_username="mailer", mail_password="s3cret")
         async with mail_service(**config) as http:
@@ -124,10 +121,12 @@ async def test_smtp_auth_sends_the_configured_credentials(
 
 
 @no_tls_warning
-async def test_wrong_credentials_are_502_with_the_servers_reason(
-    smtp_server: Any, mail_service: Any, send_body: Any, recorder: Any
-) -> None:
-    server_side = {"authenticator": Credentials(), "auth_required": True, "auth_require_tls": False}
+async def test_wrong_credentials_are_502_with_the_servers_reason(recorder: Recorder) -> None:
+    server_side: dict[str, Any] = {
+        "authenticator": Credentials(),
+        "auth_required": True,
+        "auth_require_tls": False,
+    }
     with smtp_server(recorder, **server_side) as port:
         config = settings(port, mail_username="mailer", mail_password="wrong")
         async with mail_service(**config) as http:
@@ -138,9 +137,7 @@ async def test_wrong_credentials_are_502_with_the_servers_reason(
     assert recorder.received == []
 
 
-async def test_a_refused_recipient_is_502_with_the_servers_reason(
-    smtp_server: Any, mail_service: Any, send_body: Any
-) -> None:
+async def test_a_refused_recipient_is_502_with_the_servers_reason() -> None:
     with smtp_server(Refusing()) as port:
         async with mail_service(**settings(port)) as http:
             resp = await http.post("/send", json=send_body("nobody@there.com"))
@@ -154,7 +151,7 @@ async def test_a_refused_recipient_is_502_with_the_servers_reason(
 
 
 async def test_a_server_that_never_greets_is_504_within_the_connect_deadline(
-    mail_service: Any, send_body: Any, silent_port: int
+    silent_port: int,
 ) -> None:
     async with mail_service(**settings(silent_port, mail_connect_timeout=0.5)) as http:
         started = time.monotonic()
@@ -171,9 +168,7 @@ async def test_a_server_that_never_greets_is_504_within_the_connect_deadline(
     assert "smtp" in ready.json()["message"]
 
 
-async def test_a_server_that_stalls_at_data_is_504_within_the_send_deadline(
-    smtp_server: Any, mail_service: Any, send_body: Any
-) -> None:
+async def test_a_server_that_stalls_at_data_is_504_within_the_send_deadline() -> None:
     with smtp_server(StallingAtData()) as port:
         async with mail_service(**settings(port, mail_send_timeout=0.5)) as http:
             started = time.monotonic()
@@ -185,9 +180,7 @@ async def test_a_server_that_stalls_at_data_is_504_within_the_send_deadline(
     assert elapsed < 2.0
 
 
-async def test_no_server_listening_is_502_naming_it_and_not_ready(
-    mail_service: Any, send_body: Any
-) -> None:
+async def test_no_server_listening_is_502_naming_it_and_not_ready() -> None:
     port = free_port()
     async with mail_service(**settings(port)) as http:
         resp = await http.post("/send", json=send_body("void@there.com"))
@@ -199,9 +192,7 @@ async def test_no_server_listening_is_502_naming_it_and_not_ready(
     assert ready.json()["data"]["smtp"].startswith(f"mail server 127.0.0.1:{port}")
 
 
-async def test_serial_sends_reuse_one_connection(
-    smtp_server: Any, mail_service: Any, send_body: Any, recorder: Any
-) -> None:
+async def test_serial_sends_reuse_one_connection(recorder: Recorder) -> None:
     with smtp_server(recorder) as port:
         async with mail_service(**settings(port)) as http:
             for n in range(3):
@@ -212,9 +203,7 @@ async def test_serial_sends_reuse_one_connection(
     assert len({r.peer for r in recorder.received}) == 1
 
 
-async def test_a_connection_the_server_dropped_is_replaced_not_failed(
-    smtp_server: Any, mail_service: Any, send_body: Any, recorder: Any
-) -> None:
+async def test_a_connection_the_server_dropped_is_replaced_not_failed(recorder: Recorder) -> None:
     port = free_port()
     async with mail_service(**settings(port)) as http:
         with smtp_server(recorder, port=port):
@@ -229,7 +218,7 @@ async def test_a_connection_the_server_dropped_is_replaced_not_failed(
 
 @pytest.mark.parametrize("connections", [1, 4])
 async def test_concurrent_sends_all_arrive_over_at_most_the_configured_connections(
-    smtp_server: Any, mail_service: Any, send_body: Any, recorder: Any, connections: int
+    recorder: Recorder, connections: int
 ) -> None:
     with smtp_server(recorder) as port:
         async with mail_service(**settings(port, mail_connections=connections)) as http:

@@ -25,7 +25,8 @@ import bcrypt
 import benchkit
 import httpx
 from aiohttp import web
-from svckit.testing import ServiceProcess, free_port
+from devkit.net import free_port
+from devkit.process import ServiceProcess
 
 PG_SERVER = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 # The original's seed hash (Go's bcrypt, cost 12) of `verysecret`.

@@ -30,7 +30,10 @@ import benchkit
 import httpx
 from broker_service.grpc_client import GrpcLogger
 from broker_service.rpc_client import RpcPool, log_info
-from svckit.testing import ServiceProcess, free_port, http_status, port_open, wait_for
+from devkit.mongo import secantus_argv
+from devkit.net import answers, free_port
+from devkit.process import ServiceProcess
+from devkit.wait import wait_for
 
 CONCURRENCY = 32
 CLIENTS_IN_FLIGHT = 100
@@ -67,7 +70,7 @@ def start_process(
         proc = subprocess.Popen(
             args, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT
         )
-    wait_for(lambda: port_open("127.0.0.1", port), 60, what=" ".join(args[:3]))
+    wait_for(lambda: answers("127.0.0.1", port), 60, what=" ".join(args[:3]))
     return proc
 
 
@@ -136,7 +139,7 @@ async def main(quick: bool) -> list[benchkit.Result]:
         mongo_port, hello_port = free_port(), free_port()
         procs.append(
             start_process(
-                benchkit.secantus_command(mongo_port, scratch / "mongo"),
+                secantus_argv("127.0.0.1", mongo_port, scratch / "mongo"),
                 {},
                 scratch / "secantus.log",
                 mongo_port,
@@ -165,7 +168,6 @@ async def main(quick: bool) -> list[benchkit.Result]:
         )
         services.append(logger)
         logger.start(timeout=60)
-        wait_for(lambda: http_status(logger.url + "/ready") == 200, 30, what="logger ready")
         broker = ServiceProcess(
             "broker_service",
             {
@@ -176,6 +178,7 @@ async def main(quick: bool) -> list[benchkit.Result]:
             },
             log_dir=scratch,
             name="broker",
+            ready_path="/ping",  # never ready: its other downstreams are not started
         )
         services.append(broker)
         broker.start(timeout=60)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import benchkit
 import httpx
-from svckit.testing import ServiceProcess
+from devkit.process import ServiceProcess
 
 PATHS = {"page": "/", "script": "/static/app.js"}
 CONCURRENCY = 8

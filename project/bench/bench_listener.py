@@ -30,11 +30,14 @@ from typing import Any
 
 import aio_pika
 import benchkit
+from devkit.mongo import secantus_argv
+from devkit.net import answers, free_port
+from devkit.process import ServiceProcess
+from devkit.wait import wait_for
 from listener_service.logger_client import LoggerClient, Verdict
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from svckit.amqp import Publisher, declare_logs_exchange, json_message
-from svckit.testing import ServiceProcess, free_port, port_open, wait_for
 
 RABBIT_URL = os.environ.get("RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672/")
 # The listener's default prefetch: how many POSTs it keeps in flight.
@@ -77,7 +80,7 @@ async def running_system() -> AsyncIterator[System]:
     mongo_port = free_port()
     with (tmp / "secantus.log").open("wb") as log:
         mongo = await asyncio.create_subprocess_exec(
-            *benchkit.secantus_command(mongo_port, tmp / "data", "ERROR"),
+            *secantus_argv("127.0.0.1", mongo_port, tmp / "data", log_level="ERROR"),
             cwd=tmp,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -106,7 +109,7 @@ async def running_system() -> AsyncIterator[System]:
     )
     try:
         await asyncio.to_thread(
-            wait_for, lambda: port_open("127.0.0.1", mongo_port), 30, what="SecantusDB"
+            wait_for, lambda: answers("127.0.0.1", mongo_port), 30, what="SecantusDB"
         )
         await asyncio.to_thread(logger.start, True, 60)
         await asyncio.to_thread(listener.start, True, 60)

@@ -22,17 +22,13 @@ from typing import Any
 import aiohttp
 import benchkit
 import grpc
+from devkit.mongo import secantus_argv
+from devkit.net import answers, free_port
+from devkit.process import ServiceProcess
+from devkit.wait import await_for, http_status, wait_for
 from logs_proto import logs_pb2, logs_pb2_grpc
 from pymongo import AsyncMongoClient
 from svckit.jsonrpc import StreamDecoder, request
-from svckit.testing import (
-    ServiceProcess,
-    await_for,
-    free_port,
-    http_status,
-    port_open,
-    wait_for,
-)
 
 GOAL = 0.8
 CONCURRENCY = (1, 32)
@@ -76,11 +72,11 @@ class RpcClient:
 def start_secantus(data: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
-        benchkit.secantus_command(port, data),
+        secantus_argv("127.0.0.1", port, data),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_for(lambda: port_open("127.0.0.1", port), 60, what="SecantusDB")
+    wait_for(lambda: answers("127.0.0.1", port), 60, what="SecantusDB")
     return proc, f"mongodb://127.0.0.1:{port}/?directConnection=true"
 
 
@@ -152,7 +148,7 @@ async def main(quick: bool) -> list[benchkit.Result]:
             grpc.aio.insecure_channel(f"127.0.0.1:{svc.env['GRPC_PORT']}") as channel,
         ):
             rpc = await RpcClient.connect(int(svc.env["RPC_PORT"]))
-            stub = logs_pb2_grpc.LogServiceStub(channel)  # type: ignore[no-untyped-call]
+            stub = logs_pb2_grpc.LogServiceStub(channel)
             grpc_request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name="grpc", data=DATA))
 
             async def via_http() -> None:

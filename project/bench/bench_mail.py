@@ -25,8 +25,10 @@ from typing import Any
 import aiohttp
 import aiosmtplib
 import benchkit
+from devkit.net import free_port
+from devkit.process import ServiceProcess
+from devkit.wait import http_status, wait_for
 from mail_service.composer import Composer
-from svckit.testing import ServiceProcess, free_port, http_status, wait_for
 
 GOAL = 0.7
 CONCURRENCY = (1, 16)

@@ -32,9 +32,12 @@ from typing import Any
 import aio_pika
 import aiohttp
 import benchkit
+from devkit.mongo import secantus_argv
+from devkit.net import answers, free_port
+from devkit.process import ServiceProcess
+from devkit.wait import wait_for
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
-from svckit.testing import ServiceProcess, free_port, port_open, wait_for
 
 DOORS = {"HTTP": "/log-http", "RPC": "/handle", "gRPC": "/log-grpc", "RabbitMQ": "/log-rabbit"}
 # BENCH_DOORS=HTTP,gRPC measures only those doors (the listener starts only for RabbitMQ).
@@ -136,7 +139,7 @@ async def running_system(system_cores: set[int], with_listener: bool) -> AsyncIt
     os.sched_setaffinity(0, system_cores)
     with (tmp / "secantus.log").open("wb") as log:
         mongo = await asyncio.create_subprocess_exec(
-            *benchkit.secantus_command(mongo_port, tmp / "data", "ERROR"),
+            *secantus_argv("127.0.0.1", mongo_port, tmp / "data", log_level="ERROR"),
             cwd=tmp,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -185,13 +188,15 @@ async def running_system(system_cores: set[int], with_listener: bool) -> AsyncIt
                 "LOG_FORMAT": "json",
             },
             log_dir=tmp,
+            # Auth and mail are nowhere (the shoot-out is about the logger's doors): never ready.
+            ready_path="/ping",
         )
         # Started together, as the launcher does: each waits for its dependencies by itself.
         for svc in (logger, listener, broker) if with_listener else (logger, broker):
             services.append(svc.start(wait=False))
         await asyncio.gather(
             asyncio.to_thread(
-                wait_for, lambda: port_open("127.0.0.1", mongo_port), 60, what="SecantusDB"
+                wait_for, lambda: answers("127.0.0.1", mongo_port), 60, what="SecantusDB"
             ),
             *(asyncio.to_thread(svc.wait_ready, 60.0) for svc in services),
         )

@@ -7,11 +7,9 @@ A benchmark module `bench_<part>.py` defines `async def main(quick: bool) -> lis
 import asyncio
 import os
 import statistics
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
@@ -118,17 +116,3 @@ def progress(message: str) -> None:
 
 def mean(values: list[float]) -> float:
     return statistics.fmean(values) if values else float("nan")
-
-
-def secantus_command(port: int, data: Path, log_level: str = "WARNING") -> list[str]:
-    """SecantusDB (the MongoDB stand-in) as a process of its own, as every bench runs it.
-
-    Standalone: in its default single-node replica-set mode every insert also feeds an oplog,
-    and the insert rate falls with the collection's size (measured: 900/s at 800 documents,
-    140/s at 6,400), which would make whichever door runs later look slower.
-    """
-    return [
-        *(sys.executable, "-m", "secantus", "--standalone", "--host", "127.0.0.1"),
-        *("--port", str(port), "--storage-path", str(data), "--cache-size", "256M"),
-        *("--log-level", log_level),
-    ]

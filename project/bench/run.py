@@ -118,10 +118,10 @@ def stop_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def preflight() -> None:
-    from svckit.testing import port_open
+    from devkit.net import answers
 
     for name, (host, port) in SERVERS.items():
-        if not port_open(host, port):
+        if not answers(host, port):
             benchkit.progress(
                 f"{name} does not answer on {host}:{port}: the benches that need it will fail "
                 "(start it, then run again)"

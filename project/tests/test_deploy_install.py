@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from svckit.testing import ServiceProcess, free_port, http_status, wait_for
+from devkit.net import free_port
+from devkit.process import ServiceProcess
+from devkit.wait import http_status
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKDIR = "/src"
@@ -206,12 +208,14 @@ def test_image_install_step_yields_a_venv_that_runs_the_service(
     assert not {p for p in SERVICES.values() if p != package} & packages
 
     env = {"LOG_FORMAT": "json", **settings_for(folder, secantus_url, mongo_database)}
-    service = VenvService(venv / "bin" / "python", package, env, log_dir=logs_dir, name=folder)
+    # Ready where it has all it needs; the others are only alive, their downstreams nowhere.
+    probe = "/ready" if folder in NEEDS_NOTHING_BUT_TEST_SERVERS else "/ping"
+    service = VenvService(
+        venv / "bin" / "python", package, env, log_dir=logs_dir, name=folder, ready_path=probe
+    )
     try:
         service.start(timeout=45)
         assert http_status(service.url + "/ping") == 200
-        if folder in NEEDS_NOTHING_BUT_TEST_SERVERS:
-            wait_for(lambda: http_status(service.url + "/ready") == 200, 15, what="/ready")
     finally:
         exit_code = service.stop()
     # Uvicorn re-raises SIGTERM once its graceful shutdown is done, so -SIGTERM is a clean end.

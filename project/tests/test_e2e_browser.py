@@ -1,8 +1,9 @@
 """The whole system started by the launcher, driven through its page in Debian's Chromium.
 
 One launcher process runs every service on free ports with this run's own PostgreSQL database,
-Mongo database, RabbitMQ names and mail catcher; the browser clicks every button and the test
-checks what a person would see, plus where each call left its mark (MongoDB, the caught mail).
+RabbitMQ names and mail catcher, and the SecantusDB it starts itself (no MONGO_URL is set);
+the browser clicks every button and the test checks what a person would see, plus where each
+call left its mark (MongoDB, the caught mail).
 """
 
 import asyncio
@@ -21,10 +22,11 @@ from typing import Any
 import aio_pika
 import httpx
 import pytest
+from devkit.browser import chromium
+from devkit.net import answers, free_port
+from devkit.wait import await_for, wait_for
 from playwright.async_api import Browser, Page, expect
 from pymongo import AsyncMongoClient
-from svckit.browser import chromium
-from svckit.testing import await_for, free_port, port_open, wait_for
 
 # Seven processes start one after another; on a busy 2-core machine that takes a minute or two.
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -40,6 +42,7 @@ PORTS = [
     "listener",
     "catcher_smtp",
     "catcher_http",
+    "mongo",
 ]
 OK = "Response from broker service: "
 # Element id → (the Output line, the payload's log data or None, a value the Received JSON holds)
@@ -93,7 +96,6 @@ def alive(pid: int) -> bool:
 def system(
     run_id: str,
     postgres_dsn: str,
-    secantus_url: str,
     mongo_database: str,
     rabbit_url: str,
     logs_dir: Path,
@@ -103,14 +105,14 @@ def system(
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("MAIL_HOST", "MAIL_PORT", "CORS_ORIGINS") and not key.startswith("LAUNCHER_")
+        if key not in ("MAIL_HOST", "MAIL_PORT", "CORS_ORIGINS", "MONGO_URL")
+        and not key.startswith("LAUNCHER_")
     }
     env.update({f"LAUNCHER_{name.upper()}_PORT": str(port) for name, port in ports.items()})
     env.update(
         {
             "LAUNCHER_DATA_DIR": str(tmp_path_factory.mktemp("launcher-data")),
             "DSN": postgres_dsn,
-            "MONGO_URL": secantus_url,
             "MONGO_DATABASE": mongo_database,
             "RABBIT_URL": rabbit_url,
             "EXCHANGE": f"logs_topic.{run_id}",
@@ -173,8 +175,10 @@ async def page(browser: Browser, system: System) -> AsyncIterator[Page]:
 
 
 @pytest.fixture(scope="module")
-async def mongo_logs(secantus_url: str, mongo_database: str) -> AsyncIterator[Any]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(secantus_url)
+async def mongo_logs(system: System, mongo_database: str) -> AsyncIterator[Any]:
+    """The logger's collection on the SecantusDB the launcher started (no MONGO_URL was set)."""
+    url = f"mongodb://127.0.0.1:{system.ports['mongo']}/?directConnection=true"
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
     try:
         yield client[mongo_database]["logs"]
     finally:
@@ -272,6 +276,7 @@ async def test_a_script_in_a_log_entry_shows_as_text(
 async def test_sigterm_stops_every_service_and_leaves_nothing_running(system: System) -> None:
     pids = system.child_pids()
     assert set(pids) == {
+        "mongo",
         "mailcatcher",
         "logger",
         "auth",
@@ -292,5 +297,5 @@ async def test_sigterm_stops_every_service_and_leaves_nothing_running(system: Sy
     with contextlib.suppress(AssertionError):
         await await_for(all_gone, timeout=5)
     assert [name for name, pid in pids.items() if alive(pid)] == []
-    assert [name for name, port in system.ports.items() if port_open("127.0.0.1", port)] == []
+    assert [name for name, port in system.ports.items() if answers("127.0.0.1", port)] == []
     assert "| everything stopped" in system.output()

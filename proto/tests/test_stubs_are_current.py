@@ -25,6 +25,7 @@ def test_regenerated_stubs_match_committed(tmp_path: Path) -> None:
         "logs_proto/logs_pb2.py",
         "logs_proto/logs_pb2.pyi",
         "logs_proto/logs_pb2_grpc.py",
+        "logs_proto/logs_pb2_grpc.pyi",
     ]
     for rel in fresh:
         committed = HERE / "src" / rel

@@ -2,12 +2,12 @@
 
 from svckit.serve import run
 
-from authentication_service.http_api import build_app
-from authentication_service.settings import Settings
+from authentication_service.app import build_app
+from authentication_service.settings import AuthSettings
 
 
 def main() -> None:
-    settings = Settings()
+    settings = AuthSettings()
     run(build_app(settings), settings, "authentication-service")
 
 

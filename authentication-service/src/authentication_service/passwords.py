@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import secrets
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -30,12 +31,18 @@ _WORKER_NICENESS = 5
 
 
 def cores() -> int:
-    return len(os.sched_getaffinity(0))
+    """The cores this process may run on (its CPU affinity where the OS has one, as Linux)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _yield_to_the_event_loop() -> None:
-    """Lower this worker thread's priority (Linux schedules threads one by one), so the event
-    loop answering `/ping` and other requests is not queued behind hashing."""
+    """On Linux, lower this worker thread's priority, so the event loop answering `/ping` and
+    other requests is not queued behind hashing. Linux alone gives each thread its own
+    niceness; elsewhere the call would lower the whole process, so it is skipped."""
+    if sys.platform != "linux":
+        return
     thread = threading.get_native_id()
     niceness = os.getpriority(os.PRIO_PROCESS, thread)
     # Raising one's niceness needs no privilege; 19 is the ceiling.

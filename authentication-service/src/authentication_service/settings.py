@@ -5,7 +5,7 @@ from pydantic import field_validator
 from svckit.settings import ServiceSettings
 
 
-class Settings(ServiceSettings):
+class AuthSettings(ServiceSettings):
     port: int = 8081
     # PostgreSQL, as libpq keywords (the original's form) or a postgresql:// URI.
     dsn: str = "host=127.0.0.1 port=5432 user=postgres dbname=users"

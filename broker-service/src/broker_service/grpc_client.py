@@ -1,11 +1,12 @@
 """The logger's gRPC door through one long-lived `grpc.aio` channel, a deadline on every call."""
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 from logs_proto import logs_pb2, logs_pb2_grpc
 from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError
 
 SERVICE = "logger-grpc"
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 
 # A failed channel redials on gRPC's back-off schedule (up to 120 s by default); a short
 # cap lets the broker recover within a second or two of the logger coming back.
@@ -22,14 +23,23 @@ class GrpcLogger:
         self.target = target
         self.timeout = timeout
         self._channel: grpc.aio.Channel | None = None
-        self._logs: logs_pb2_grpc.LogServiceStub | None = None
-        self._health: health_pb2_grpc.HealthStub | None = None
+        self._logs: logs_pb2_grpc.LogServiceAsyncStub | None = None
+        self._health: (
+            grpc.aio.UnaryUnaryMultiCallable[
+                health_pb2.HealthCheckRequest, health_pb2.HealthCheckResponse
+            ]
+            | None
+        ) = None
 
     def start(self) -> None:
         self._channel = grpc.aio.insecure_channel(self.target, options=_CHANNEL_OPTIONS)
-        # The generated grpc module carries no type hints.
-        self._logs = logs_pb2_grpc.LogServiceStub(self._channel)  # type: ignore[no-untyped-call]
-        self._health = health_pb2_grpc.HealthStub(self._channel)
+        self._logs = logs_pb2_grpc.LogServiceStub(self._channel)
+        # The method itself: typeshed's HealthStub declares none of its calls.
+        self._health = self._channel.unary_unary(
+            HEALTH_CHECK,
+            request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+            response_deserializer=health_pb2.HealthCheckResponse.FromString,
+        )
 
     async def close(self) -> None:
         if self._channel is not None:
@@ -49,7 +59,7 @@ class GrpcLogger:
         """For `/ready`: the standard health service reports SERVING."""
         assert self._health is not None, "start() first"
         try:
-            reply = await self._health.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
+            reply = await self._health(health_pb2.HealthCheckRequest(), timeout=1.0)
         except grpc.aio.AioRpcError as exc:
             raise RuntimeError(f"{exc.code().name}: {exc.details()}") from None
         if reply.status != health_pb2.HealthCheckResponse.SERVING:

@@ -4,17 +4,11 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from svckit.envelope import reply
+from svckit.envelope import Envelope, reply
 from svckit.errors import ServiceError
 
 from broker_service.clients import Clients
-from broker_service.models import (
-    AuthPayload,
-    Envelope,
-    LogPayload,
-    MailPayload,
-    RequestPayload,
-)
+from broker_service.models import AuthPayload, LogPayload, MailPayload, RequestPayload
 from broker_service.rpc_client import log_info
 
 _ERRORS: dict[int | str, dict[str, Any]] = {

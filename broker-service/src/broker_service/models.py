@@ -1,18 +1,22 @@
-"""The request bodies the broker accepts, as the original's `RequestPayload` had them."""
+"""The request bodies the broker accepts, as the original's `RequestPayload` had them.
 
-from typing import Any, Literal
+Keys match case-insensitively, as the original's `encoding/json` matched them.
+"""
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import Field
+from svckit.go_json import GoModel
 
 Level = Literal["INFO", "WARNING", "ERROR"]
 
 
-class AuthPayload(BaseModel):
+class AuthPayload(GoModel):
     email: str
     password: str
 
 
-class LogPayload(BaseModel):
+class LogPayload(GoModel):
     name: str
     data: str
     level: Level | None = Field(
@@ -20,16 +24,14 @@ class LogPayload(BaseModel):
     )
 
 
-class MailPayload(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
+class MailPayload(GoModel):
     from_: str = Field(default="", alias="from", description="empty: the mailer's FROM_ADDRESS")
     to: str
     subject: str
     message: str
 
 
-class RequestPayload(BaseModel):
+class RequestPayload(GoModel):
     """`/handle` dispatches on `action`; the `/log-*` routes ignore it and use `log`."""
 
     action: str = ""
@@ -46,11 +48,3 @@ class RequestPayload(BaseModel):
         if self.log is not None and self.log.level is not None:
             return self.log.level
         return "INFO"
-
-
-class Envelope(BaseModel):
-    """Every answer of the broker (documentation only: handlers build it with `svckit.reply`)."""
-
-    error: bool
-    message: str
-    data: Any = None

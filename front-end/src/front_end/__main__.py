@@ -3,11 +3,11 @@
 from svckit.serve import run
 
 from front_end.app import build_app
-from front_end.settings import Settings
+from front_end.settings import FrontEndSettings
 
 
 def main() -> None:
-    settings = Settings()
+    settings = FrontEndSettings()
     run(build_app(settings), settings, "front-end")
 
 

@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from svckit.app import create_app
 
-from front_end.settings import Settings
+from front_end.settings import FrontEndSettings
 
 _HERE = Path(str(files("front_end")))
 
@@ -29,7 +29,7 @@ def content_security_policy(broker_origin: str) -> str:
     )
 
 
-def build_app(settings: Settings) -> FastAPI:
+def build_app(settings: FrontEndSettings) -> FastAPI:
     app = create_app(
         "front-end", description="The test page: one button per path through the broker."
     )

@@ -6,7 +6,7 @@ from pydantic import field_validator
 from svckit.settings import ServiceSettings
 
 
-class Settings(ServiceSettings):
+class FrontEndSettings(ServiceSettings):
     port: int = 8082
     # The page's JavaScript calls the broker straight from the browser, so this is the address
     # a browser can reach (not a container name), e.g. http://localhost:8080.

@@ -3,11 +3,11 @@
 from svckit.serve import run
 
 from listener_service.app import build_app
-from listener_service.settings import Settings
+from listener_service.settings import ListenerSettings
 
 
 def main() -> None:
-    settings = Settings()
+    settings = ListenerSettings()
     run(build_app(settings), settings, "listener-service")
 
 

@@ -8,10 +8,10 @@ from svckit.app import create_app
 
 from listener_service.consumer import Listener
 from listener_service.logger_client import LoggerClient
-from listener_service.settings import Settings
+from listener_service.settings import ListenerSettings
 
 
-def build_app(settings: Settings) -> FastAPI:
+def build_app(settings: ListenerSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logger = LoggerClient(

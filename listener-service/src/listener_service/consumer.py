@@ -32,7 +32,7 @@ from svckit.backoff import retry_forever
 from svckit.errors import ServiceError
 
 from listener_service.logger_client import LoggerClient, Verdict
-from listener_service.settings import Settings
+from listener_service.settings import ListenerSettings
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def delivery_number(message: AbstractIncomingMessage) -> int:
     return 1 + count if isinstance(count, int) else 1
 
 
-def queue_arguments(settings: Settings) -> dict[str, Any]:
+def queue_arguments(settings: ListenerSettings) -> dict[str, Any]:
     return {
         # Replicated, fsynced, and it counts deliveries, which the retry limit rests on.
         "x-queue-type": "quorum",
@@ -80,7 +80,7 @@ def queue_arguments(settings: Settings) -> dict[str, Any]:
 class Listener:
     """One robust connection: a consuming channel and a channel for dead-letter publishes."""
 
-    def __init__(self, settings: Settings, logger: LoggerClient) -> None:
+    def __init__(self, settings: ListenerSettings, logger: LoggerClient) -> None:
         self.settings = settings
         self.logger = logger
         self._connection: AbstractRobustConnection | None = None

@@ -4,7 +4,7 @@ from pydantic import Field
 from svckit.settings import ServiceSettings
 
 
-class Settings(ServiceSettings):
+class ListenerSettings(ServiceSettings):
     # Health and readiness only; the work arrives over AMQP.
     port: int = 8085
     rabbit_url: str = "amqp://guest:guest@127.0.0.1:5672/"

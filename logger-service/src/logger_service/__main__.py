@@ -3,11 +3,11 @@
 from svckit.serve import run
 
 from logger_service.app import build_app
-from logger_service.settings import Settings
+from logger_service.settings import LoggerSettings
 
 
 def main() -> None:
-    settings = Settings()
+    settings = LoggerSettings()
     run(build_app(settings), settings, "logger-service")
 
 

@@ -9,29 +9,25 @@ from fastapi import FastAPI
 from svckit.app import create_app
 from svckit.backoff import retry_forever
 
-from logger_service.embedded import mongo_target
 from logger_service.grpc_server import GrpcServer
 from logger_service.http_api import router
 from logger_service.rpc_server import RpcServer
-from logger_service.settings import Settings
+from logger_service.settings import LoggerSettings
 from logger_service.store import LogStore
 
 log = logging.getLogger(__name__)
 
 
-def build_app(settings: Settings) -> FastAPI:
+def build_app(settings: LoggerSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            target = await stack.enter_async_context(
-                mongo_target(settings.mongo_url, settings.embedded_mongo_data)
-            )
             store = LogStore(
-                target.url,
+                settings.mongo_url,
                 settings.mongo_database,
                 timeout=settings.mongo_timeout,
-                username=None if target.embedded else settings.mongo_username,
-                password=None if target.embedded else settings.mongo_password,
+                username=settings.mongo_username,
+                password=settings.mongo_password,
             )
             stack.push_async_callback(store.close)
             app.state.store = store

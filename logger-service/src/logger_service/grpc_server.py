@@ -51,16 +51,13 @@ class GrpcServer:
         self._health_interval = health_interval
         self._grace = grace
         self._server = grpc.aio.server()
-        # grpc-stubs predate `health.aio`; the asyncio servicer is the one grpc.aio needs.
-        self._health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        # The asyncio servicer: the one grpc.aio needs.
+        self._health = health.aio.HealthServicer()
         self._watch: asyncio.Task[None] | None = None
         self.port = port
 
     async def start(self) -> None:
-        # The generated registration function carries no annotations.
-        logs_pb2_grpc.add_LogServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            LogService(self._store), self._server
-        )
+        logs_pb2_grpc.add_LogServiceServicer_to_server(LogService(self._store), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         reflection.enable_server_reflection(
             [LOG_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
@@ -82,7 +79,7 @@ class GrpcServer:
         await self._server.stop(self._grace)
         log.info("gRPC door stopped")
 
-    async def _set(self, status: "health_pb2.HealthCheckResponse.ServingStatus") -> None:
+    async def _set(self, status: int) -> None:
         for service in ("", LOG_SERVICE):
             await self._health.set(service, status)
 

@@ -6,15 +6,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from svckit.envelope import reply
+from svckit.envelope import Envelope, reply
 from svckit.errors import ServiceError
+from svckit.go_json import GoModel
 
 from logger_service.store import LogEntry, LogStore, StoreUnavailable
 
 router = APIRouter(tags=["logs"])
 
 
-class LogIn(BaseModel):
+class LogIn(GoModel):
     name: str
     data: str
     event_id: str | None = Field(
@@ -25,21 +26,12 @@ class LogIn(BaseModel):
     )
 
 
-class Envelope(BaseModel):
-    error: bool
-    message: str
-
-
 class LogItem(BaseModel):
     id: str
     name: str
     data: str
     created_at: str = Field(description="RFC 3339, UTC")
     updated_at: str = Field(description="RFC 3339, UTC")
-
-
-class LogList(Envelope):
-    data: list[LogItem]
 
 
 ERRORS: dict[int | str, dict[str, object]] = {
@@ -89,7 +81,7 @@ async def write_log(entry: LogIn, store: Store) -> JSONResponse:
     return reply(202, "logged")
 
 
-@router.get("/logs", response_model=LogList, responses=ERRORS)
+@router.get("/logs", response_model=Envelope[list[LogItem]], responses=ERRORS)
 async def recent_logs(
     store: Store,
     name: Annotated[str | None, Query(description="only entries with this name")] = None,

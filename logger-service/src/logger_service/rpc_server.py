@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from svckit.go_json import fold
 from svckit.jsonrpc import FrameError, StreamDecoder, response
 
 from logger_service.store import LogStore, StoreUnavailable
@@ -64,7 +65,7 @@ def _json_kind(value: Any) -> str:
 
 
 def log_payload(params: Any) -> tuple[str, str]:
-    """`{Name, Data}` from the params, fields matched case-insensitively like encoding/json."""
+    """`{Name, Data}` from the params, keys matched to fields as Go's encoding/json matched them."""
     if params is None:
         raise CallError("jsonrpc: request body missing params")
     if not isinstance(params, list):
@@ -80,7 +81,8 @@ def log_payload(params: Any) -> tuple[str, str]:
         )
     fields = {"name": "", "data": ""}
     for key, value in arg.items():
-        field = key.casefold()
+        field = fold(key)
+        # A null leaves a Go string as it was; each later key for a field overwrites it.
         if field not in fields or value is None:
             continue
         if not isinstance(value, str):

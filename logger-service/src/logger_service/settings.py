@@ -4,24 +4,23 @@ from pydantic import field_validator
 from svckit.settings import ServiceSettings
 
 
-class Settings(ServiceSettings):
+class LoggerSettings(ServiceSettings):
     port: int = 8084
     # The Go net/rpc/jsonrpc door.
     rpc_port: int = 5001
     grpc_port: int = 50001
-    # Unset or empty: 127.0.0.1:27017 if it answers, else an embedded SecantusDB.
-    mongo_url: str | None = None
+    # The original used mongodb://mongo:27017 (compose sets that); locally the launcher points
+    # this at whatever MongoDB answers, or at the SecantusDB it starts.
+    mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongo_username: str | None = None
     mongo_password: str | None = None
     mongo_database: str = "logs"
     # Deadline of every store call (server selection included), so an outage answers quickly.
     mongo_timeout: float = 2.0
-    # Where the embedded SecantusDB keeps its data (relative to the working directory).
-    embedded_mongo_data: str = "project/.data/mongo"
     # How often the gRPC health status is refreshed from a store ping.
     health_interval: float = 1.0
 
-    @field_validator("mongo_url", "mongo_username", "mongo_password", mode="after")
+    @field_validator("mongo_username", "mongo_password", mode="after")
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None

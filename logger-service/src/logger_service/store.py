@@ -94,8 +94,8 @@ class LogStore:
         self._indexed = True
         log.info("indexes on %s are in place", self._logs.full_name)
 
-    async def write(self, name: str, data: str, event_id: str | None = None) -> bool:
-        """Store one entry; False when `event_id` was stored before (nothing more is stored)."""
+    async def write(self, name: str, data: str, event_id: str | None = None) -> None:
+        """Store one entry; when `event_id` was stored before, nothing more is stored."""
         # Idempotency rests on the unique index, so no write goes ahead of it.
         await self.prepare()
         now = datetime.now(UTC)
@@ -106,10 +106,8 @@ class LogStore:
             await self._logs.insert_one(doc)
         except DuplicateKeyError:
             log.info("event %s was logged before; nothing more stored", event_id)
-            return False
         except PyMongoError as exc:
             raise StoreUnavailable(_brief(exc)) from exc
-        return True
 
     async def recent(self, name: str | None, limit: int) -> list[LogEntry]:
         """The newest entries first, at most `limit`, only those called `name` when given."""

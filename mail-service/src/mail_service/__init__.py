@@ -4,5 +4,6 @@
 - `models`: the `/send` request, validated (addresses, no line breaks in header values).
 - `composer`: the two Jinja2 templates and the `multipart/alternative` message.
 - `smtp_client`: reused SMTP connections with connect and send deadlines; errors as 502/504.
-- `http_api`: the FastAPI app (`POST /send`, `/ping`, `/ready`).
+- `http_api`: the route (`POST /send`).
+- `app`: the FastAPI app and the lifespan that opens the SMTP client.
 """

@@ -2,7 +2,7 @@
 
 from svckit.serve import run
 
-from mail_service.http_api import build_app
+from mail_service.app import build_app
 from mail_service.settings import MailSettings
 
 

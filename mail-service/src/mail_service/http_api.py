@@ -1,18 +1,22 @@
-"""The HTTP door: `POST /send`, plus `/ping` and `/ready` from svckit."""
+"""The HTTP door: `POST /send`; routes only, the composer and the SMTP client live in the app."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from svckit.app import create_app
-from svckit.envelope import reply
+from svckit.envelope import Envelope, reply
 
 from mail_service.composer import Composer
-from mail_service.models import Reply, SendRequest
+from mail_service.models import SendRequest
 from mail_service.settings import MailSettings
 from mail_service.smtp_client import MailServer
+
+router = APIRouter(tags=["mail"])
+
+
+def _settings(request: Request) -> MailSettings:
+    settings: MailSettings = request.app.state.settings
+    return settings
 
 
 def _composer(request: Request) -> Composer:
@@ -25,44 +29,24 @@ def _mail_server(request: Request) -> MailServer:
     return server
 
 
-def build_app(settings: MailSettings) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        server = MailServer(settings)
-        app.state.mail_server = server
-        app.state.composer = Composer(settings.mail_domain, settings.from_name)
-        app.state.readiness.add("smtp", server.check)
-        try:
-            yield
-        finally:
-            await server.close()
-
-    app = create_app(
-        "mail-service",
-        description="Renders a message into text and HTML mail and sends it over SMTP.",
-        lifespan=lifespan,
-    )
-
-    @app.post(
-        "/send",
-        status_code=202,
-        tags=["mail"],
-        response_model=Reply,
-        responses={
-            400: {"model": Reply, "description": "a field is missing or not valid"},
-            502: {"model": Reply, "description": "the mail server refused or cannot be reached"},
-            504: {"model": Reply, "description": "the mail server did not answer in time"},
-        },
-    )
-    async def send(
-        body: SendRequest,
-        composer: Annotated[Composer, Depends(_composer)],
-        mail_server: Annotated[MailServer, Depends(_mail_server)],
-    ) -> JSONResponse:
-        """Send one `multipart/alternative` mail; 202 `sent to <to>` once the server took it."""
-        sender = body.sender or settings.from_address
-        message = composer.compose(sender, body.to, body.subject, body.message)
-        await mail_server.send(message, sender, body.to)
-        return reply(202, f"sent to {body.to}")
-
-    return app
+@router.post(
+    "/send",
+    status_code=202,
+    response_model=Envelope,
+    responses={
+        400: {"model": Envelope, "description": "a field is missing or not valid"},
+        502: {"model": Envelope, "description": "the mail server refused or cannot be reached"},
+        504: {"model": Envelope, "description": "the mail server did not answer in time"},
+    },
+)
+async def send(
+    body: SendRequest,
+    settings: Annotated[MailSettings, Depends(_settings)],
+    composer: Annotated[Composer, Depends(_composer)],
+    mail_server: Annotated[MailServer, Depends(_mail_server)],
+) -> JSONResponse:
+    """Send one `multipart/alternative` mail; 202 `sent to <to>` once the server took it."""
+    sender = body.sender or settings.from_address
+    message = composer.compose(sender, body.to, body.subject, body.message)
+    await mail_server.send(message, sender, body.to)
+    return reply(202, f"sent to {body.to}")

@@ -1,20 +1,11 @@
 """The `/send` request: addresses validated, header values kept to one line."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    EmailStr,
-    Field,
-    model_validator,
-)
+from pydantic import AfterValidator, BeforeValidator, EmailStr, Field
 from pydantic.networks import validate_email
 from pydantic_core import PydanticCustomError
-
-_FIELDS = ("from", "to", "subject", "message")
+from svckit.go_json import GoModel
 
 
 def _one_line(value: object) -> object:
@@ -34,10 +25,8 @@ def _address_or_empty(value: str) -> str:
 OneLine = BeforeValidator(_one_line)
 
 
-class SendRequest(BaseModel):
+class SendRequest(GoModel):
     """What the broker (or anyone) posts to `/send`; unknown fields are ignored."""
-
-    model_config = ConfigDict(populate_by_name=True)
 
     sender: Annotated[str, OneLine, AfterValidator(_address_or_empty)] = Field(
         "",
@@ -48,19 +37,3 @@ class SendRequest(BaseModel):
     to: Annotated[EmailStr, OneLine] = Field(examples=["you@there.com"])
     subject: Annotated[str, OneLine] = Field("", examples=["Test email"])
     message: str = Field("", description="the body; shown as is in the text part")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _fold_field_names(cls, data: Any) -> Any:
-        # Go's encoding/json, which the original decoded with, matches names case-insensitively.
-        if isinstance(data, dict):
-            folded = {k.lower(): v for k, v in data.items() if isinstance(k, str)}
-            return {name: folded[name] for name in _FIELDS if name in folded}
-        return data
-
-
-class Reply(BaseModel):
-    """The envelope every answer of the service carries."""
-
-    error: bool
-    message: str = Field(examples=["sent to you@there.com"])

@@ -8,7 +8,7 @@ Failures leave as the envelope's errors: refusal or unreachable → 502, no answ
 
 import asyncio
 import logging
-import select
+import selectors
 import ssl
 from email.message import Message
 
@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 
 
 def _has_input(client: SMTP) -> bool:
-    sock = client.get_transport_info("socket")
-    readable, _, _ = select.select([sock], [], [], 0)
-    return bool(readable)
+    # A selector, not select.select, which fails for descriptors of 1024 and up.
+    with selectors.DefaultSelector() as selector:
+        selector.register(client.get_transport_info("socket"), selectors.EVENT_READ)
+        return bool(selector.select(timeout=0))
 
 
 class MailServer:

@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from devkit.net import free_port
+from devkit.wait import await_for, http_status
 from launcher.plan import Service
 from launcher.runner import Console, Runner, StartFailed
-from svckit.testing import await_for, free_port, http_status
 
 CHILD = str(Path(__file__).with_name("launcher_child.py"))
 

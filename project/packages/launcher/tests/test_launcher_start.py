@@ -3,12 +3,12 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
-import pytest
+from devkit.net import free_port
 from launcher.plan import build_plan
 from launcher.probes import Address, postgres_address, rabbit_address
 from launcher.settings import LauncherSettings
-from svckit.testing import free_port
 
 
 def launch(**env: str) -> subprocess.CompletedProcess[str]:
@@ -46,18 +46,11 @@ def test_a_missing_rabbitmq_is_one_line_and_nothing_starts() -> None:
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize(
-    ("dsn", "address"),
-    [
-        ("host=db port=6543 user=postgres dbname=users", Address("db", 6543)),
-        ("host=postgres user=postgres password='p w' sslmode=disable", Address("postgres", 5432)),
-        ("postgresql://postgres@10.0.0.5:5433/users_x", Address("10.0.0.5", 5433)),
-        ("postgresql://postgres@localhost/users", Address("localhost", 5432)),
-        ("dbname=users host=/var/run/postgresql", Address("/var/run/postgresql", 5432)),
-    ],
-)
-def test_postgres_address_reads_both_dsn_forms(dsn: str, address: Address) -> None:
-    assert postgres_address(dsn) == address
+def test_postgres_address_is_where_libpq_connects_first() -> None:
+    assert postgres_address("dbname=users host=/var/run/postgresql") == Address(
+        "/var/run/postgresql", 5432
+    )
+    assert postgres_address("postgresql://postgres@10.0.0.5:5433/x") == Address("10.0.0.5", 5433)
 
 
 def test_a_unix_socket_address_names_the_socket_file() -> None:
@@ -95,6 +88,32 @@ def test_an_offset_moves_every_port_and_every_address_follows_it() -> None:
     assert env["broker"]["AUTH_URL"] == "http://127.0.0.1:9081"
     assert env["front-end"]["BROKER_URL"] == "http://localhost:9080"
     assert "http://localhost:9082" in env["broker"]["CORS_ORIGINS"].split(",")
+
+
+def test_without_a_mongodb_secantusdb_runs_first_as_a_process_the_logger_connects_to(
+    tmp_path: Path,
+) -> None:
+    settings = LauncherSettings(data_dir=tmp_path, mongo_port=free_port())
+    plan = build_plan(settings, start_catcher=False, start_mongo=True, environ={})
+    mongo, logger = plan.services[0], next(s for s in plan.services if s.name == "logger")
+    assert mongo.name == "mongo"
+    assert mongo.argv[1:3] == ["-m", "secantus"]
+    assert str(tmp_path / "mongo") in mongo.argv
+    assert mongo.ready_url == f"tcp://127.0.0.1:{settings.mongo_port}"
+    assert logger.needs == ("mongo",)
+    assert logger.env["MONGO_URL"] == (
+        f"mongodb://127.0.0.1:{settings.mongo_port}/?directConnection=true"
+    )
+
+
+def test_a_mongo_url_that_is_set_is_passed_on_and_nothing_is_started() -> None:
+    plan = build_plan(
+        LauncherSettings(), start_catcher=False, environ={"MONGO_URL": "mongodb://db:27017"}
+    )
+    logger = next(s for s in plan.services if s.name == "logger")
+    assert "mongo" not in [s.name for s in plan.services]
+    assert logger.env["MONGO_URL"] == "mongodb://db:27017"
+    assert logger.needs == ()
 
 
 def test_a_mail_server_that_is_set_is_used_instead_of_the_catcher() -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 import aiosmtplib
 import httpx
 import pytest
-from mailcatcher.testing import Catcher
-from svckit.testing import ServiceProcess, free_port
+from devkit.mail import Catcher
+from devkit.net import free_port
+from devkit.process import ServiceProcess
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,10 @@ import aio_pika
 import aiormq
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractQueue, AbstractRobustConnection
+from devkit.net import free_port
+from devkit.wait import await_for
 from svckit.amqp import Publisher, declare_logs_exchange
 from svckit.errors import DownstreamTimeout, DownstreamUnavailable
-from svckit.testing import await_for, free_port
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,17 @@
-"""Over a real socket, a client that sends a too-large body reads the 413, not a reset."""
+"""Over a real socket: a too-large body reads the 413, not a reset; an unexpected error is one
+500 envelope and one log line with its traceback, not two."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import uvicorn
+from devkit.net import free_port
+from devkit.wait import await_for
 from pydantic import BaseModel
 from svckit.app import create_app
-from svckit.testing import await_for, free_port
 
 
 class Entry(BaseModel):
@@ -22,6 +25,10 @@ async def base_url() -> AsyncIterator[str]:
     @app.post("/log", status_code=202)
     async def log(entry: Entry) -> dict[str, int]:
         return {"size": len(entry.data)}
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None, lifespan="off"))
@@ -72,3 +79,16 @@ async def test_expect_100_continue_gets_413_without_sending_the_body(base_url: s
     finally:
         writer.close()
     assert head.startswith(b"HTTP/1.1 413 ")
+
+
+async def test_an_unexpected_error_is_one_500_and_logged_once(
+    base_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        async with httpx.AsyncClient() as client:
+            r = await client.get(f"{base_url}/boom")
+    assert (r.status_code, r.json()) == (500, {"error": True, "message": "internal error"})
+    tracebacks = [rec for rec in caplog.records if rec.exc_info]
+    assert [rec.name for rec in tracebacks] == ["svckit.errors"]
+    assert "GET /boom" in tracebacks[0].getMessage()
+    assert "secret internals" not in r.text

@@ -2,12 +2,13 @@
 print where they are, and stop them all on Ctrl-C or SIGTERM."""
 
 import asyncio
+import os
 import signal
 import sys
 import time
 
 from launcher.plan import build_plan
-from launcher.probes import mail_server_answers, missing_servers, mongo_choice
+from launcher.probes import mail_server_answers, missing_servers, mongo_answers
 from launcher.runner import Console, Runner
 from launcher.settings import LauncherSettings
 
@@ -23,9 +24,21 @@ async def launch() -> int:
             print(f"launcher: {problem}", file=sys.stderr)
         return 1
     start_catcher = not await mail_server_answers(settings.port("catcher_smtp", 1025))
-    plan = build_plan(settings, start_catcher=start_catcher)
+    mongo_port = settings.port("mongo", 27017)
+    start_mongo = not await mongo_answers(mongo_port)
+    plan = build_plan(settings, start_catcher=start_catcher, start_mongo=start_mongo)
     console = Console(s.name for s in plan.services)
-    console.say(await mongo_choice())
+    if start_mongo:
+        console.say(
+            f"no MongoDB answers on 127.0.0.1:{mongo_port} and MONGO_URL is unset: starting "
+            f"SecantusDB there, data in {settings.data_dir / 'mongo'}"
+        )
+    else:
+        console.say(
+            "MongoDB from MONGO_URL"
+            if os.environ.get("MONGO_URL")
+            else f"MongoDB answers on 127.0.0.1:{mongo_port}"
+        )
     if not start_catcher:
         console.say("a mail server is set or answers: the mail catcher is not started")
     runner = Runner(console, ready_timeout=settings.ready_timeout, stop_grace=settings.stop_grace)

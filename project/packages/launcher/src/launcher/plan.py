@@ -6,13 +6,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from devkit.mongo import secantus_argv
+
 from launcher.probes import DEFAULT_RABBIT_URL
 from launcher.settings import LauncherSettings
 
 
 @dataclass(frozen=True)
 class Service:
-    """One process: started once all its `needs` are ready; ready when `ready_url` answers 200."""
+    """One process: started once all its `needs` are ready; ready when `ready_url` answers 200
+    (an `http://` URL), or accepts a connection (a `tcp://host:port` one)."""
 
     name: str
     argv: list[str]
@@ -33,7 +36,11 @@ def _python(module: str) -> list[str]:
 
 
 def build_plan(
-    settings: LauncherSettings, *, start_catcher: bool, environ: Mapping[str, str] | None = None
+    settings: LauncherSettings,
+    *,
+    start_catcher: bool,
+    start_mongo: bool = False,
+    environ: Mapping[str, str] | None = None,
 ) -> Plan:
     """The services in dependency order, each told where its downstreams listen."""
     env = os.environ if environ is None else environ
@@ -50,9 +57,21 @@ def build_plan(
         "logger_grpc": settings.port("logger_grpc", 50001),
         "catcher_smtp": settings.port("catcher_smtp", 1025),
         "catcher_http": settings.port("catcher_http", 8025),
+        "mongo": settings.port("mongo", 27017),
     }
     url = {name: f"http://{local}:{port}" for name, port in ports.items()}
     services: list[Service] = []
+    logger_needs: tuple[str, ...] = ()
+    if start_mongo:
+        services.append(
+            Service(
+                "mongo",
+                secantus_argv(local, ports["mongo"], settings.data_dir / "mongo"),
+                f"tcp://{local}:{ports['mongo']}",
+            )
+        )
+        logger_needs = ("mongo",)
+    mongo_url = env.get("MONGO_URL") or f"mongodb://{local}:{ports['mongo']}/?directConnection=true"
     mail_needs: tuple[str, ...] = ()
     if start_catcher:
         services.append(
@@ -93,8 +112,9 @@ def build_plan(
             {
                 "RPC_PORT": str(ports["logger_rpc"]),
                 "GRPC_PORT": str(ports["logger_grpc"]),
-                "EMBEDDED_MONGO_DATA": str(settings.data_dir / "mongo"),
+                "MONGO_URL": mongo_url,
             },
+            logger_needs,
         ),
         service(
             "auth", "authentication_service", "auth", {"LOGGER_URL": url["logger"]}, ("logger",)

@@ -1,18 +1,18 @@
-"""Where the system's servers are: PostgreSQL and RabbitMQ must answer; MongoDB and mail may be
-embedded. Each missing one gives a single line saying where we looked and how to start it."""
+"""Where the system's servers are: PostgreSQL and RabbitMQ must answer; MongoDB and mail have
+stand-ins. Each missing one gives a single line saying where we looked and how to start it."""
 
 import asyncio
-import contextlib
 import os
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from devkit.net import answers
+from svckit import dsn
+
 DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=users"
 DEFAULT_RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672/"
-MONGO_ADDRESS = ("127.0.0.1", 27017)
 COMPOSE = "docker compose -f project/docker-compose.yml up -d"
 
 
@@ -28,31 +28,13 @@ class Address:
             return str(Path(self.host) / f".s.PGSQL.{self.port}")
         return f"{self.host}:{self.port}"
 
-
-async def answers(address: Address, timeout: float = 2.0) -> bool:
-    """Whether something accepts a connection there within `timeout` seconds."""
-    try:
-        if address.host.startswith("/"):
-            opening = asyncio.open_unix_connection(str(address))
-        else:
-            opening = asyncio.open_connection(address.host, address.port)
-        _, writer = await asyncio.wait_for(opening, timeout)
-    except (OSError, TimeoutError):
-        return False
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return True
+    async def answers(self, timeout: float = 2.0) -> bool:
+        return await asyncio.to_thread(answers, self.host, self.port, timeout)
 
 
-def postgres_address(dsn: str) -> Address:
-    """Host and port of a libpq DSN, in keyword form (`host=... port=...`) or as a URI."""
-    if "://" in dsn:
-        parts = urlsplit(dsn)
-        return Address(parts.hostname or "127.0.0.1", parts.port or 5432)
-    words = dict(word.split("=", 1) for word in shlex.split(dsn) if "=" in word)
-    host = words.get("host", "127.0.0.1").split(",")[0]
-    return Address(host, int(words.get("port", "5432").split(",")[0]))
+def postgres_address(value: str) -> Address:
+    """Where libpq would connect first for a DSN, in keyword form or as a URI."""
+    return Address(*dsn.first_address(dsn.parse(value)))
 
 
 def rabbit_address(url: str) -> Address:
@@ -72,11 +54,9 @@ def _pg_cluster_version() -> str:
 async def missing_servers(environ: Mapping[str, str] | None = None) -> list[str]:
     """One line per server the system cannot run without that does not answer."""
     env = os.environ if environ is None else environ
-    dsn = env.get("DSN") or DEFAULT_DSN
-    rabbit_url = env.get("RABBIT_URL") or DEFAULT_RABBIT_URL
-    pg = postgres_address(dsn)
-    rabbit = rabbit_address(rabbit_url)
-    pg_up, rabbit_up = await asyncio.gather(answers(pg), answers(rabbit))
+    pg = postgres_address(env.get("DSN") or DEFAULT_DSN)
+    rabbit = rabbit_address(env.get("RABBIT_URL") or DEFAULT_RABBIT_URL)
+    pg_up, rabbit_up = await asyncio.gather(pg.answers(), rabbit.answers())
     problems = []
     if not pg_up:
         where = "DSN" if env.get("DSN") else "the default DSN"
@@ -94,14 +74,12 @@ async def missing_servers(environ: Mapping[str, str] | None = None) -> list[str]
     return problems
 
 
-async def mongo_choice(environ: Mapping[str, str] | None = None) -> str:
-    """How the logger will find MongoDB, for the start-up report."""
+async def mongo_answers(port: int, environ: Mapping[str, str] | None = None) -> bool:
+    """True when MongoDB is set (`MONGO_URL`) or something answers on `port` locally."""
     env = os.environ if environ is None else environ
     if env.get("MONGO_URL"):
-        return "MongoDB from MONGO_URL"
-    if await answers(Address(*MONGO_ADDRESS)):
-        return "MongoDB on 127.0.0.1:27017"
-    return "no MongoDB answers on 127.0.0.1:27017: the logger runs an embedded SecantusDB"
+        return True
+    return await Address("127.0.0.1", port).answers(0.5)
 
 
 async def mail_server_answers(port: int, environ: Mapping[str, str] | None = None) -> bool:
@@ -109,4 +87,4 @@ async def mail_server_answers(port: int, environ: Mapping[str, str] | None = Non
     env = os.environ if environ is None else environ
     if env.get("MAIL_HOST") or env.get("MAIL_PORT"):
         return True
-    return await answers(Address("127.0.0.1", port))
+    return await Address("127.0.0.1", port).answers()

@@ -13,24 +13,35 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO
+from urllib.parse import urlsplit
 
 import httpx
 from honcho.colour import get_colours
 from honcho.printer import Message, Printer
 
 from launcher.plan import Service
+from launcher.probes import Address
 
 _PR_SET_PDEATHSIG = 1
-# Resolved once in the parent: the child only calls it between fork and exec.
-_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
 
 
-def _die_with_launcher() -> None:
-    """A child gets SIGTERM if the launcher dies (even by SIGKILL): nothing is left behind."""
-    if _prctl is not None:
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+def _death_signal() -> Callable[[], None] | None:
+    """Linux only: a child that gets SIGTERM if the launcher dies (even by SIGKILL), so nothing is
+    left behind. Other systems have no such call; there the launcher's own stop is the path."""
+    if sys.platform != "linux":
+        return None
+    # Resolved once in the parent: the child only calls it between fork and exec.
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def die_with_launcher() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return die_with_launcher
+
+
+_DIE_WITH_LAUNCHER = _death_signal()
 
 
 class StartFailed(Exception):
@@ -100,7 +111,7 @@ class Runner:
             # Its own process group: a terminal's Ctrl-C reaches the launcher alone, which then
             # stops the services in order; and a whole group can be killed if one is stuck.
             process_group=0,
-            preexec_fn=_die_with_launcher,
+            preexec_fn=_DIE_WITH_LAUNCHER,
             limit=1024 * 1024,
         )
         self.started.append((service.name, proc))
@@ -125,23 +136,16 @@ class Runner:
         began = time.monotonic()
         deadline = began + self.ready_timeout
         next_note = began + 10
-        last = "no answer yet"
         while True:
             if proc.returncode is not None:
                 raise StartFailed(
                     f"{service.name} exited with code {proc.returncode} before it was ready"
                 )
-            try:
-                resp = await self._http.get(service.ready_url)
-                if resp.status_code == 200:
-                    took = time.monotonic() - began
-                    self.console.say(f"{service.name} is ready ({took:.1f} s)")
-                    return
-                last = f"{resp.status_code} {_message(resp)}"
-            except httpx.ConnectError:
-                last = "not listening yet"
-            except httpx.HTTPError as exc:
-                last = f"{type(exc).__name__} {exc}".strip()
+            last = await self._probe(service.ready_url)
+            if last == "ready":
+                took = time.monotonic() - began
+                self.console.say(f"{service.name} is ready ({took:.1f} s)")
+                return
             now = time.monotonic()
             if now >= deadline:
                 raise StartFailed(
@@ -152,6 +156,22 @@ class Runner:
                 self.console.say(f"still waiting for {service.name}: {last}")
                 next_note = now + 10
             await asyncio.wait([self._exits[service.name]], timeout=0.2)
+
+    async def _probe(self, ready_url: str) -> str:
+        """`ready`, or what the service answered instead."""
+        if ready_url.startswith("tcp://"):
+            parts = urlsplit(ready_url)
+            address = Address(parts.hostname or "127.0.0.1", parts.port or 0)
+            return "ready" if await address.answers(0.5) else "not listening yet"
+        try:
+            resp = await self._http.get(ready_url)
+        except httpx.ConnectError:
+            return "not listening yet"
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__} {exc}".strip()
+        if resp.status_code == 200:
+            return "ready"
+        return f"{resp.status_code} {_message(resp)}"
 
     async def first_exit(self) -> tuple[str, int]:
         """Wait until any started process exits; its name and exit code."""

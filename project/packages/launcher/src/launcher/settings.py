@@ -24,9 +24,10 @@ class LauncherSettings(BaseSettings):
     listener_port: int | None = None
     catcher_smtp_port: int | None = None
     catcher_http_port: int | None = None
+    mongo_port: int | None = None
     # The interface every service binds; loopback keeps a developer's copy off the network.
     host: str = "127.0.0.1"
-    # Seconds a service may take to become ready (the embedded MongoDB's first start is slow).
+    # Seconds a service may take to become ready.
     ready_timeout: float = 90.0
     # Seconds a service may take to stop after SIGTERM before it is killed.
     stop_grace: float = 15.0

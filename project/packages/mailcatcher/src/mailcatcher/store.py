@@ -66,7 +66,3 @@ class MessageStore:
                     self._messages.remove(message)
                     return True
             return False
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._messages)

@@ -9,9 +9,9 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from svckit.body_limit import MIB, BodySizeLimit
-from svckit.envelope import reply
-from svckit.errors import install_error_handlers
+from svckit.body_limit import BodySizeLimit
+from svckit.envelope import Envelope, reply
+from svckit.errors import CatchUnexpected, install_error_handlers
 from svckit.go_json import JsonWhateverContentType
 from svckit.readiness import Readiness
 
@@ -24,7 +24,6 @@ def create_app(
     description: str = "",
     lifespan: Lifespan | None = None,
     readiness: Readiness | None = None,
-    max_body: int = MIB,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     """The app with the envelope's error handlers, `/ping`, `/ready`, request ids, a body limit,
@@ -36,8 +35,10 @@ def create_app(
     app = FastAPI(title=title, description=description, lifespan=lifespan, **fastapi_kwargs)
     app.state.readiness = readiness or Readiness()
     install_error_handlers(app)
+    # Innermost first: an unexpected error is caught while the request id is still set.
+    app.add_middleware(CatchUnexpected)
     app.add_middleware(JsonWhateverContentType)
-    app.add_middleware(BodySizeLimit, max_bytes=max_body)
+    app.add_middleware(BodySizeLimit)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
 
     @app.get("/ping", response_class=PlainTextResponse, tags=["probes"])
@@ -46,7 +47,12 @@ def create_app(
         """Liveness: answers `.` while the process serves."""
         return "."
 
-    @app.get("/ready", tags=["probes"], responses={503: {"description": "a dependency fails"}})
+    @app.get(
+        "/ready",
+        tags=["probes"],
+        response_model=Envelope[dict[str, str]],
+        responses={503: {"model": Envelope[dict[str, str]], "description": "a dependency fails"}},
+    )
     async def ready() -> JSONResponse:
         """200 when every dependency answers within 1 s, else 503 naming the one that fails."""
         report = await app.state.readiness.report()
@@ -60,18 +66,6 @@ def create_app(
     return app
 
 
-_ENVELOPE_SCHEMA = {
-    "title": "Envelope",
-    "type": "object",
-    "required": ["error", "message"],
-    "properties": {
-        "error": {"type": "boolean"},
-        "message": {"type": "string"},
-        "data": {"description": "present when there is data"},
-    },
-}
-
-
 def _openapi_with_our_errors(app: FastAPI) -> dict[str, Any]:
     """FastAPI documents validation errors as 422; ours answer 400 with the envelope."""
     if app.openapi_schema:
@@ -79,7 +73,8 @@ def _openapi_with_our_errors(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
-    schema.setdefault("components", {}).setdefault("schemas", {})["Envelope"] = _ENVELOPE_SCHEMA
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Envelope", Envelope.model_json_schema())
     envelope_ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}}
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
@@ -90,5 +85,8 @@ def _openapi_with_our_errors(app: FastAPI) -> dict[str, Any]:
                     "content": envelope_ref,
                 }
                 responses["413"] = {"description": "body over the limit", "content": envelope_ref}
+    # FastAPI's 422 models, now referenced by nothing.
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
     app.openapi_schema = schema
     return schema

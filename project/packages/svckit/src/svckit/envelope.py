@@ -1,10 +1,24 @@
-"""The JSON envelope every HTTP answer of the system uses."""
+"""The JSON envelope every HTTP answer of the system uses, as data and as its OpenAPI schema."""
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+DataT = TypeVar("DataT")
 
 _NO_DATA: Any = object()
+
+
+class Envelope(BaseModel, Generic[DataT]):
+    """`{"error", "message", "data"}`; `Envelope[T]` documents a `data` of type T.
+
+    Handlers answer with `reply()`; this model is what every service's OpenAPI shows.
+    """
+
+    error: bool = Field(description="true for every 4xx and 5xx answer")
+    message: str = Field(description="what happened, for a person to read")
+    data: DataT | None = Field(default=None, description="present when there is data")
 
 
 def envelope(message: str, data: Any = _NO_DATA, *, error: bool = False) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from svckit.envelope import reply
 
@@ -31,7 +32,6 @@ class DownstreamUnavailable(ServiceError):
     def __init__(self, service: str, detail: str = "") -> None:
         message = f"{service} is unavailable" + (f": {detail}" if detail else "")
         super().__init__(502, message)
-        self.service = service
 
 
 class DownstreamTimeout(ServiceError):
@@ -39,7 +39,6 @@ class DownstreamTimeout(ServiceError):
 
     def __init__(self, service: str, seconds: float) -> None:
         super().__init__(504, f"{service} did not answer within {seconds:g} s")
-        self.service = service
 
 
 def describe_validation_errors(errors: Sequence[Any]) -> str:
@@ -78,13 +77,37 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return reply(exc.status_code, message, headers=getattr(exc, "headers", None))
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
-    return reply(500, "internal error")
+class CatchUnexpected:
+    """Pure ASGI: an exception no handler took becomes a 500 envelope, logged once, here.
+
+    Not an `Exception` handler: Starlette re-raises after calling one, and uvicorn then logs
+    the same exception a second time, outside the request's context.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if not started:
+                response = reply(500, "internal error")
+                await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)

@@ -11,15 +11,12 @@ from svckit.logs import configure_logging
 from svckit.settings import ServiceSettings
 
 
-def run(
-    app: FastAPI | str, settings: ServiceSettings, service: str, *, factory: bool = False
-) -> None:
+def run(app: FastAPI, settings: ServiceSettings, service: str) -> None:
     configure_logging(service, settings.log_level, settings.log_format)
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
-        factory=factory,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_grace,

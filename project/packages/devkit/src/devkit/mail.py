@@ -1,24 +1,21 @@
-"""A mail catcher for tests: `Catcher` runs one in a thread; `mail_catcher` is the pytest fixture.
+"""A whole mail catcher (SMTP and MailHog's API) in a thread of the test process.
 
-Registered as a pytest plugin (entry point `mailcatcher`), so any test in the workspace can ask
-for `mail_catcher`: a catcher for the whole session on ports of its own. Tests share it, so
-each should send to recipients of its own and look for them (`catcher.wait_for(to=...)`).
+The `mail_catcher` fixture (in `fixtures`) runs one for the session on ports of its own. Tests
+share it, so each sends to recipients of its own and looks for them (`catcher.wait_for(to=...)`).
 """
 
 import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from email.message import EmailMessage
 
-import pytest
 import uvicorn
-from svckit.testing import await_for, wait_for
-
 from mailcatcher.http_api import build_app
 from mailcatcher.settings import CatcherSettings
 from mailcatcher.store import CaughtMessage, MessageStore
+
+from devkit.wait import await_for, wait_for
 
 
 def _listening_socket(host: str) -> socket.socket:
@@ -111,13 +108,3 @@ class Catcher:
 
     def clear(self) -> None:
         self.store.clear()
-
-
-@pytest.fixture(scope="session")
-def mail_catcher() -> Iterator[Catcher]:
-    """A running catcher for the session: `.smtp_port`, `.http_url`, `.wait_for(to=...)`."""
-    catcher = Catcher().start()
-    try:
-        yield catcher
-    finally:
-        catcher.stop()

@@ -2,7 +2,8 @@
 
 The shared PostgreSQL and RabbitMQ must keep running for everyone else; cutting the proxy
 gives one service the outage without touching the server. It runs its own event loop in a
-thread, so a test that blocks its own loop (a sync fixture polling) never stalls the traffic.
+thread, so a test that blocks its own loop (a sync fixture polling) never stalls the traffic,
+and every method is a plain call that works from sync and async tests alike.
 """
 
 import asyncio
@@ -11,12 +12,16 @@ import threading
 from collections.abc import Coroutine
 from typing import Any
 
-from svckit.testing import free_port
+from devkit.net import free_port
 
 
 class TcpProxy:
-    """Forwards `127.0.0.1:<port>` to `target`; `cut()` drops every connection and stops
-    listening (so new connections are refused), `open()` listens again on the same port."""
+    """Forwards `127.0.0.1:<port>` to the target.
+
+    - `open()` listens (again) on the same port: the server is there;
+    - `cut()` drops every connection and stops listening, so new ones are refused: it is gone;
+    - `stall()` keeps connections open but passes no byte until `resume()`: it hangs.
+    """
 
     def __init__(self, target_host: str, target_port: int, port: int | None = None) -> None:
         self.target = (target_host, target_port)
@@ -27,7 +32,9 @@ class TcpProxy:
         )
         self._server: asyncio.Server | None = None
         self._transports: set[asyncio.WriteTransport] = set()
+        self._flowing = asyncio.Event()
         self._thread.start()
+        self._loop.call_soon_threadsafe(self._flowing.set)
 
     def _run(self, coro: Coroutine[Any, Any, None]) -> None:
         asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
@@ -38,6 +45,12 @@ class TcpProxy:
 
     def cut(self) -> None:
         self._run(self._cut())
+
+    def stall(self) -> None:
+        self._loop.call_soon_threadsafe(self._flowing.clear)
+
+    def resume(self) -> None:
+        self._loop.call_soon_threadsafe(self._flowing.set)
 
     def close(self) -> None:
         self.cut()
@@ -75,6 +88,7 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError):
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         writer.transport.abort()

@@ -1,0 +1,12 @@
+"""Dev only: what the tests, the benchmarks and the launcher share (never in a service image).
+
+- `net`: free ports and the one port probe.
+- `wait`: poll with a deadline (`wait_for`, `await_for`, `http_status`).
+- `process`: one of our services as a real process, as the launcher runs it.
+- `proxy`: a TCP proxy a test cuts or stalls to give one service an outage of a shared server.
+- `mongo`: SecantusDB (the MongoDB stand-in) as a process of its own.
+- `mail`: a whole mail catcher in a thread, for tests.
+- `grpc_health`: the standard gRPC health check, as a peer calls it.
+- `browser`: Debian's Chromium under Playwright.
+- `fixtures`: the pytest plugin: real servers on free ports, each run's data isolated.
+"""

@@ -1,0 +1,115 @@
+"""Pytest fixtures that start real servers on free ports (the `devkit` pytest plugin).
+
+Every run isolates its data: its own PostgreSQL database, its own Mongo database on a
+SecantusDB server the run starts, a per-run prefix for RabbitMQ names, and a mail catcher on
+ports of its own.
+"""
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from svckit import dsn
+
+from devkit.mail import Catcher
+from devkit.mongo import SecantusProcess
+from devkit.net import answers
+from devkit.process import ServiceProcess
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+DEFAULT_RABBIT = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    """A short id unique to this test run; prefixes databases, queues and exchanges."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("service-logs")
+
+
+@pytest.fixture(scope="session")
+def secantus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecantusProcess]:
+    """A real MongoDB-wire server (SecantusDB on WiredTiger) as a process, for the whole run."""
+    server = SecantusProcess(tmp_path_factory.mktemp("secantus") / "data").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def secantus_url(secantus: SecantusProcess) -> str:
+    return secantus.url
+
+
+@pytest.fixture(scope="session")
+def mongo_database(run_id: str) -> str:
+    """The run's own Mongo database name (the logger's `MONGO_DATABASE`)."""
+    return f"logs_{run_id}"
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn(run_id: str) -> Iterator[str]:
+    """A database of this run's own on the real PostgreSQL (`TEST_PG_DSN`), dropped afterwards.
+
+    The services create it when they first connect, as they would in a deployment.
+    """
+    admin = os.environ.get("TEST_PG_DSN", DEFAULT_PG)
+    name = f"users_{run_id}"
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(dsn.to_uri(dsn.parse(admin)), timeout=5)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    yield dsn.with_database(admin, name)
+    asyncio.run(drop())
+
+
+@pytest.fixture(scope="session")
+def rabbit_url() -> str:
+    url = os.environ.get("TEST_RABBIT_URL", DEFAULT_RABBIT)
+    if not answers("127.0.0.1", 5672):
+        pytest.fail(
+            "RabbitMQ does not answer on 127.0.0.1:5672: start it with `rabbitmq-server -detached`"
+        )
+    return url
+
+
+@pytest.fixture(scope="session")
+def mail_catcher() -> Iterator[Catcher]:
+    """A running catcher for the session: `.smtp_port`, `.http_url`, `.wait_for(to=...)`."""
+    catcher = Catcher().start()
+    try:
+        yield catcher
+    finally:
+        catcher.stop()
+
+
+@pytest.fixture
+def start_service(logs_dir: Path) -> Iterator[Callable[..., ServiceProcess]]:
+    """Factory: `start_service("logger_service", {...})` starts a service; all stop afterwards."""
+    started: list[ServiceProcess] = []
+
+    def start(module: str, env: dict[str, str], **kwargs: Any) -> ServiceProcess:
+        wait = kwargs.pop("wait", True)
+        svc = ServiceProcess(module, env, log_dir=logs_dir, **kwargs)
+        started.append(svc)
+        return svc.start(wait=wait)
+
+    yield start
+    for svc in reversed(started):
+        with contextlib.suppress(AssertionError):
+            svc.stop()
