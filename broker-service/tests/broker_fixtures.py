@@ -8,6 +8,7 @@ outage tests can cut. Fixtures hand each part out by name.
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,15 @@ from pymongo import MongoClient
 from pymongo.collection import Collection
 
 Doc = dict[str, Any]
+
+# What a public answer must never carry: an address, a port, a URL.
+_INTERNAL = re.compile(r"\b\d{1,3}(\.\d{1,3}){3}\b|://|\blocalhost\b|:\d{2,5}\b|\[::")
+
+
+def internals_in(text: str) -> list[str]:
+    """The internal addresses `text` gives away (none, in a public answer)."""
+    return [m.group(0) for m in _INTERNAL.finditer(text)]
+
 
 # Seconds the broker waits on each downstream: short, so the outage tests are quick.
 TIMEOUTS = {

@@ -96,4 +96,7 @@ async def test_nothing_listening_is_502_at_once(pool: HttpPool) -> None:
     with pytest.raises(DownstreamUnavailable) as err:
         await Downstream(pool, "auth", f"http://127.0.0.1:{free_port()}", 5).post("/x", {})
     assert time.monotonic() - started < 1
-    assert "refused" in err.value.message.lower()
+    # The caller reads which service; the operator's log reads why and where.
+    assert err.value.message == "auth is unavailable"
+    assert "refused" in err.value.detail.lower()
+    assert "127.0.0.1" in err.value.detail

@@ -65,7 +65,9 @@ def test_headers_carry_from_name_date_and_message_id(
 ) -> None:
     to = f"headers-{run_id}@there.com"
 
-    resp = http.post("/send", json={"from": "me@example.com", "to": to, "subject": "Grüße"})
+    resp = http.post(
+        "/send", json={"from": "me@example.com", "to": to, "subject": "Grüße", "message": "Hi"}
+    )
 
     assert resp.status_code == 202, resp.text
     [mail] = mail_catcher.wait_for(to)
@@ -101,7 +103,9 @@ def test_field_names_match_case_insensitively_as_the_go_decoder_did(
 ) -> None:
     to = f"go-names-{run_id}@there.com"
 
-    resp = http.post("/send", json={"From": "me@example.com", "TO": to, "Subject": "hi"})
+    resp = http.post(
+        "/send", json={"From": "me@example.com", "TO": to, "Subject": "hi", "MESSAGE": "m"}
+    )
 
     assert resp.status_code == 202, resp.text
     assert mail_catcher.wait_for(to)[0]["Subject"] == "hi"
@@ -128,17 +132,27 @@ def test_a_line_break_in_a_header_value_is_400_and_nothing_is_sent(
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"subject": "no recipient"}, "to"),
         ({"to": "not-an-address"}, "to"),
         ({"to": "you@there.com", "from": "me@"}, "from"),
         ({"to": ["you@there.com"]}, "to"),
+        ({"to": "you@there.com", "subject": 5}, "subject"),
+        ({"to": None}, "to"),
     ],
 )
 def test_a_bad_field_is_400_naming_it(http: httpx.Client, body: dict[str, Any], field: str) -> None:
-    resp = http.post("/send", json=body)
+    resp = http.post("/send", json={"subject": "s", "message": "m", **body})
 
     assert resp.status_code == 400
     assert resp.json()["message"].startswith(f"{field}: ")
+
+
+@pytest.mark.parametrize("field", ["to", "subject", "message"])
+def test_every_field_but_from_is_required(http: httpx.Client, field: str, run_id: str) -> None:
+    body = {"to": f"required-{run_id}@there.com", "subject": "s", "message": "m"}
+    del body[field]
+    resp = http.post("/send", json=body)
+
+    assert (resp.status_code, resp.json()["message"]) == (400, f"{field}: Field required")
 
 
 def test_a_body_that_is_not_a_json_object_is_400(http: httpx.Client) -> None:

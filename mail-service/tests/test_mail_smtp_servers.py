@@ -74,24 +74,28 @@ async def test_implicit_tls_with_a_private_ca(recorder: Recorder, test_ca: Priva
 
 
 async def test_a_certificate_from_an_untrusted_ca_is_502(
-    recorder: Recorder, test_ca: PrivateCA
+    recorder: Recorder, test_ca: PrivateCA, caplog: pytest.LogCaptureFixture
 ) -> None:
     with smtp_server(recorder, ssl_context=test_ca.server_context) as port:
         async with mail_service(**settings(port, mail_encryption="ssl")) as http:
             resp = await http.post("/send", json=send_body("untrusted@there.com"))
 
-    assert resp.status_code == 502
-    assert "certificate verify failed" in resp.json()["message"]
+    # The caller learns which part failed; why, and where, is the operator's (the log).
+    assert (resp.status_code, resp.json()["message"]) == (502, "mail server is unavailable")
+    assert "certificate verify failed" in caplog.text
+    assert f"127.0.0.1:{port}" in caplog.text
     assert recorder.received == []
 
 
-async def test_starttls_required_but_not_offered_is_502(recorder: Recorder) -> None:
+async def test_starttls_required_but_not_offered_is_502(
+    recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
     with smtp_server(recorder) as port:
         async with mail_service(**settings(port, mail_encryption="tls")) as http:
             resp = await http.post("/send", json=send_body("plain@there.com"))
 
-    assert resp.status_code == 502
-    assert "STARTTLS" in resp.json()["message"]
+    assert (resp.status_code, resp.json()["message"]) == (502, "mail server is unavailable")
+    assert "STARTTLS" in caplog.text
     assert recorder.received == []
 
 
@@ -145,8 +149,7 @@ async def test_a_refused_recipient_is_502_with_the_servers_reason() -> None:
     assert resp.status_code == 502
     assert resp.json() == {
         "error": True,
-        "message": f"mail server 127.0.0.1:{port} refused: "
-        "550 5.1.1 <nobody@there.com>: no such user here",
+        "message": "mail server refused: 550 5.1.1 <nobody@there.com>: no such user here",
     }
 
 
@@ -160,9 +163,7 @@ async def test_a_server_that_never_greets_is_504_within_the_connect_deadline(
         ready = await http.get("/ready")
 
     assert resp.status_code == 504
-    assert (
-        resp.json()["message"] == f"mail server 127.0.0.1:{silent_port} did not answer within 0.5 s"
-    )
+    assert resp.json()["message"] == "mail server did not answer within 0.5 s"
     assert elapsed < 2.0
     assert ready.status_code == 503
     assert "smtp" in ready.json()["message"]
@@ -187,9 +188,10 @@ async def test_no_server_listening_is_502_naming_it_and_not_ready() -> None:
         ready = await http.get("/ready")
 
     assert resp.status_code == 502
-    assert resp.json()["message"].startswith(f"mail server 127.0.0.1:{port} is unavailable")
+    assert resp.json()["message"] == "mail server is unavailable"
     assert ready.status_code == 503
-    assert ready.json()["data"]["smtp"].startswith(f"mail server 127.0.0.1:{port}")
+    assert ready.json()["data"]["smtp"] == "mail server is unavailable"
+    assert f"127.0.0.1:{port}" not in resp.text + ready.text
 
 
 async def test_serial_sends_reuse_one_connection(recorder: Recorder) -> None:

@@ -4,13 +4,12 @@ import logging
 from dataclasses import dataclass
 from typing import Annotated
 
-from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel
 from svckit.envelope import Envelope, reply
 from svckit.errors import ServiceError
+from svckit.fields import Email
 from svckit.go_json import GoModel
 
 from authentication_service.activity import ActivityLog
@@ -24,19 +23,8 @@ router = APIRouter(tags=["authentication"])
 
 
 class Credentials(GoModel):
-    email: str
+    email: Email
     password: str
-
-    @field_validator("email")
-    @classmethod
-    def _an_address(cls, value: str) -> str:
-        try:
-            validate_email(value, check_deliverability=False)
-        except EmailNotValidError as exc:
-            raise PydanticCustomError(
-                "email", "not an email address: {reason}", {"reason": str(exc)}
-            ) from None
-        return value
 
 
 class PublicUser(BaseModel):
@@ -63,7 +51,8 @@ def _parts(request: Request) -> Parts:
 
 
 def client_address(request: Request) -> str:
-    """The peer's address; behind a proxy that is the proxy (X-Forwarded-For is not trusted)."""
+    """The client's address: the peer's, or from X-Forwarded-For when the peer is in
+    FORWARDED_ALLOW_IPS (the broker), as uvicorn resolved it before the request reached us."""
     return request.client.host if request.client else "unknown"
 
 

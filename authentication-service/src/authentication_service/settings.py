@@ -19,9 +19,10 @@ class AuthSettings(ServiceSettings):
     bcrypt_threads: int = 0
     # Cost of the stand-in hash an unknown email is checked against: match your stored hashes.
     bcrypt_cost: int = 12
-    # Failed logins allowed per client address and per email, in `limits` notation.
+    # Failed logins allowed per client address (any account) and per account (from any
+    # address), in `limits` notation; the README's threat model explains the numbers.
     login_failures_per_ip: str = "10/minute"
-    login_failures_per_email: str = "10/minute"
+    login_failures_per_email: str = "30/hour"
     # Where failures are counted: memory:// (this process) or redis://host:port/db (shared).
     rate_limit_storage: str = "memory://"
     # Prefix of the counters' keys, so deployments can share one Redis.

@@ -60,10 +60,14 @@ _CONNECTION_ERRORS = (
 
 
 class DatabaseUnavailable(ServiceError):
-    """PostgreSQL is not there (yet) or did not answer in time: 503, the client may retry."""
+    """PostgreSQL is not there (yet) or did not answer in time: 503, the client may retry.
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(503, f"database is unavailable: {detail}")
+    `reason` is for the caller; `detail` (the driver's exception) for the log only.
+    """
+
+    def __init__(self, reason: str = "", *, detail: str = "") -> None:
+        message = "database is unavailable" + (f": {reason}" if reason else "")
+        super().__init__(503, message, detail=detail)
 
 
 def rfc3339(moment: datetime | None) -> str | None:
@@ -178,7 +182,7 @@ class UserStore:
             row = await self._by_deadline(self._lookup(pool, email))
         except _CONNECTION_ERRORS as exc:
             log.warning("user lookup failed: %r", exc)
-            raise DatabaseUnavailable(type(exc).__name__) from None
+            raise DatabaseUnavailable(detail=repr(exc)) from None
         if row is None:
             return None
         return User(

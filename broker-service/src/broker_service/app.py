@@ -26,14 +26,15 @@ def build_app(settings: BrokerSettings | None = None) -> FastAPI:
         description="The gateway: auth, mail and the logger over HTTP, JSON-RPC, gRPC, RabbitMQ.",
         lifespan=lifespan,
     )
-    # As the original's cors.Options, with the origins a setting instead of any http(s) page.
+    # As the original's cors.Options, with exact origins (a setting) instead of any http(s)
+    # page, and no credentials: nothing here uses cookies.
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
         allow_headers=["Accept", "Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
         expose_headers=["Link", "X-Request-ID"],
-        allow_credentials=True,
+        allow_credentials=False,
         max_age=300,
     )
     app.include_router(router)

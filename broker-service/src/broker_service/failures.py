@@ -1,4 +1,4 @@
-"""Connection failures as a person reads them: what failed, where."""
+"""Connection failures as a caller reads them (which service) and as an operator does (where)."""
 
 import os
 
@@ -6,6 +6,6 @@ from svckit.errors import DownstreamUnavailable
 
 
 def cannot_connect(service: str, where: str, exc: OSError) -> DownstreamUnavailable:
-    """502 `<service> is unavailable: Connection refused (127.0.0.1:8081)`."""
+    """502 `<service> is unavailable`; the address and the reason go to the log only."""
     reason = os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__
-    return DownstreamUnavailable(service, f"{reason} ({where})")
+    return DownstreamUnavailable(service, detail=f"{reason} ({where})")

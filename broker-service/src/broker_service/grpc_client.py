@@ -72,4 +72,5 @@ def _mapped(exc: grpc.aio.AioRpcError, timeout: float) -> ServiceError:
         return DownstreamTimeout(SERVICE, timeout)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return ServiceError(400, f"{SERVICE}: {exc.details()}")
-    return DownstreamUnavailable(SERVICE, f"{code.name}: {exc.details()}")
+    # The code alone: gRPC's own details name addresses ("ipv4:10.0.0.5:50001: ...").
+    return DownstreamUnavailable(SERVICE, code.name, detail=exc.details() or "")

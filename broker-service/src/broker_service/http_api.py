@@ -1,14 +1,21 @@
 """The broker's routes: thin handlers that pick a downstream and shape its answer."""
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from svckit.envelope import Envelope, reply
-from svckit.errors import ServiceError
 
 from broker_service.clients import Clients
-from broker_service.models import AuthPayload, LogPayload, MailPayload, RequestPayload
+from broker_service.models import (
+    AuthAction,
+    AuthPayload,
+    HandleRequest,
+    LogAction,
+    LogPayload,
+    LogRequest,
+    MailPayload,
+)
 from broker_service.rpc_client import log_info
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -16,8 +23,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     502: {"model": Envelope, "description": "a downstream refused or failed"},
     504: {"model": Envelope, "description": "a downstream did not answer in time"},
 }
-
-T = TypeVar("T")
 
 router = APIRouter(responses=_ERRORS)
 
@@ -30,14 +35,10 @@ def _clients(request: Request) -> Clients:
 ClientsDep = Annotated[Clients, Depends(_clients)]
 
 
-def _required(value: T | None, field: str, fields: str) -> T:
-    if value is None:
-        raise ServiceError(400, f"{field}: Field required (an object with {fields})")
-    return value
-
-
-def _log_of(payload: RequestPayload) -> LogPayload:
-    return _required(payload.log, "log", "name and data")
+def _client_address(request: Request) -> str:
+    """The caller's address: the peer's, or from X-Forwarded-For when the peer is one of our
+    proxies (FORWARDED_ALLOW_IPS; uvicorn resolved it before the request reached us)."""
+    return request.client.host if request.client else "unknown"
 
 
 @router.post("/", response_model=Envelope, summary="Hit the broker (any or no body)")
@@ -49,51 +50,47 @@ async def hit() -> JSONResponse:
     "/handle",
     status_code=202,
     response_model=Envelope,
-    responses={401: {"model": Envelope, "description": "invalid credentials"}},
+    responses={
+        401: {"model": Envelope, "description": "invalid credentials"},
+        429: {"model": Envelope, "description": "too many failed logins (Retry-After)"},
+    },
 )
-async def handle(payload: RequestPayload, clients: ClientsDep) -> JSONResponse:
+async def handle(payload: HandleRequest, request: Request, clients: ClientsDep) -> JSONResponse:
     """Dispatch on `action`: `auth`, `log` (over JSON-RPC, as the original) or `mail`."""
-    match payload.action:
-        case "auth":
-            return await _authenticate(
-                clients, _required(payload.auth, "auth", "email and password")
-            )
-        case "log":
-            return await _log_rpc(clients, _log_of(payload))
-        case "mail":
-            return await _send_mail(
-                clients, _required(payload.mail, "mail", "from, to, subject and message")
-            )
-        case _:
-            raise ServiceError(400, "unknown action")
+    body = payload.root
+    if isinstance(body, AuthAction):
+        return await _authenticate(clients, body.auth, _client_address(request))
+    if isinstance(body, LogAction):
+        return await _log_rpc(clients, body.log)
+    return await _send_mail(clients, body.mail)
 
 
 @router.post("/log-grpc", status_code=202, response_model=Envelope)
-async def log_grpc(payload: RequestPayload, clients: ClientsDep) -> JSONResponse:
+async def log_grpc(payload: LogRequest, clients: ClientsDep) -> JSONResponse:
     """Write `log` through the logger's gRPC door."""
-    entry = _log_of(payload)
+    entry = payload.log
     await clients.grpc.write_log(entry.name, entry.data)
     return reply(202, "logged")
 
 
 @router.post("/log-http", status_code=202, response_model=Envelope)
-async def log_http(payload: RequestPayload, clients: ClientsDep) -> JSONResponse:
+async def log_http(payload: LogRequest, clients: ClientsDep) -> JSONResponse:
     """Write `log` through the logger's HTTP `/log`."""
-    entry = _log_of(payload)
+    entry = payload.log
     await clients.logger.post("/log", {"name": entry.name, "data": entry.data})
     return reply(202, "logged")
 
 
 @router.post("/log-rpc", status_code=202, response_model=Envelope)
-async def log_rpc(payload: RequestPayload, clients: ClientsDep) -> JSONResponse:
+async def log_rpc(payload: LogRequest, clients: ClientsDep) -> JSONResponse:
     """Write `log` through the logger's JSON-RPC door, as the `log` action does."""
-    return await _log_rpc(clients, _log_of(payload))
+    return await _log_rpc(clients, payload.log)
 
 
 @router.post("/log-rabbit", status_code=202, response_model=Envelope)
-async def log_rabbit(payload: RequestPayload, clients: ClientsDep) -> JSONResponse:
+async def log_rabbit(payload: LogRequest, clients: ClientsDep) -> JSONResponse:
     """Publish `log` to RabbitMQ as `log.<level>`; answers once RabbitMQ confirmed it."""
-    entry = _log_of(payload)
+    entry = payload.log
     message_id = await clients.rabbit.publish(
         f"log.{payload.level_or_default()}", {"name": entry.name, "data": entry.data}
     )
@@ -104,7 +101,9 @@ async def log_rabbit(payload: RequestPayload, clients: ClientsDep) -> JSONRespon
 async def logs(
     clients: ClientsDep,
     name: Annotated[str | None, Query(description="only entries with this name")] = None,
-    limit: Annotated[int | None, Query(ge=1, description="at most this many, newest first")] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, le=500, description="at most this many, newest first")
+    ] = None,
 ) -> JSONResponse:
     """The logger's newest entries (its `GET /logs`), for the front-end's log view."""
     params = {"name": name, "limit": None if limit is None else str(limit)}
@@ -112,9 +111,12 @@ async def logs(
     return reply(200, answer.message, answer.data)
 
 
-async def _authenticate(clients: Clients, auth: AuthPayload) -> JSONResponse:
+async def _authenticate(clients: Clients, auth: AuthPayload, client: str) -> JSONResponse:
+    # The auth service limits failed logins per client; it believes this header from us only.
     answer = await clients.auth.post(
-        "/authenticate", {"email": auth.email, "password": auth.password}
+        "/authenticate",
+        {"email": auth.email, "password": auth.password},
+        headers={"X-Forwarded-For": client},
     )
     return reply(202, "Authenticated!", answer.data)
 

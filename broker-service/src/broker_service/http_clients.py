@@ -68,8 +68,10 @@ class Downstream:
         self.base_url = base_url
         self.timeout = timeout
 
-    async def post(self, path: str, body: dict[str, Any]) -> Answer:
-        return await self._call("POST", path, json_body=body)
+    async def post(
+        self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> Answer:
+        return await self._call("POST", path, json_body=body, headers=headers)
 
     async def get(self, path: str, params: dict[str, str]) -> Answer:
         return await self._call("GET", path, params=params)
@@ -93,6 +95,7 @@ class Downstream:
         *,
         json_body: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Answer:
         try:
             async with self.pool.session.request(
@@ -100,19 +103,23 @@ class Downstream:
                 self.base_url + path,
                 json=json_body,
                 params=params,
+                headers=headers,
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
             ) as resp:
                 raw = await resp.read()
                 status = resp.status
+                retry_after = resp.headers.get("Retry-After")
         except TimeoutError:
             raise DownstreamTimeout(self.name, self.timeout) from None
         except aiohttp.ClientConnectorError as exc:
             raise cannot_connect(self.name, self.base_url, exc.os_error) from None
         except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
-            raise DownstreamUnavailable(self.name, type(exc).__name__) from None
-        return self._interpret(status, raw)
+            raise DownstreamUnavailable(
+                self.name, "the connection was lost", detail=f"{exc!r} ({self.base_url})"
+            ) from None
+        return self._interpret(status, raw, retry_after)
 
-    def _interpret(self, status: int, raw: bytes) -> Answer:
+    def _interpret(self, status: int, raw: bytes, retry_after: str | None = None) -> Answer:
         envelope = _envelope(raw)
         if envelope is None:
             log.warning("%s answered %d without an envelope: %.200r", self.name, status, raw)
@@ -121,8 +128,10 @@ class Downstream:
         if status < 400:
             return Answer(status, message, envelope.get("data"))
         if status < 500:
-            # The caller's own mistake as the downstream judged it (bad credentials stay 401).
-            raise ServiceError(status, message)
+            # The caller's own mistake as the downstream judged it (bad credentials stay 401);
+            # a 429's wait travels with it.
+            headers = {"Retry-After": retry_after} if retry_after else None
+            raise ServiceError(status, message, headers)
         # A failure further down the chain: keep the class, name who said it.
         raise ServiceError(504 if status == 504 else 502, f"{self.name}: {message}")
 

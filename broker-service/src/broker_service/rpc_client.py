@@ -44,13 +44,15 @@ class _Connection:
             await self.writer.drain()
             return await future
         except OSError as exc:
-            raise DownstreamUnavailable(SERVICE, f"connection lost: {exc}") from None
+            raise DownstreamUnavailable(
+                SERVICE, "the connection was lost", detail=repr(exc)
+            ) from None
         finally:
             self.pending.pop(call_id, None)
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         decoder = StreamDecoder()
-        reason = "the logger closed the connection"
+        detail = "the logger closed the connection"
         try:
             while chunk := await reader.read(65536):
                 for frame in decoder.feed(chunk):
@@ -59,20 +61,22 @@ class _Connection:
                     if future is not None and not future.done():
                         future.set_result(frame)
         except FrameError as exc:
-            reason = f"bad reply frame: {exc}"
+            detail = f"bad reply frame: {exc}"
         except OSError as exc:
-            reason = f"connection lost: {exc}"
+            detail = f"connection lost: {exc!r}"
         finally:
             self.writer.close()
-        self._fail_pending(reason)
+        self._fail_pending(detail)
 
-    def _fail_pending(self, reason: str) -> None:
+    def _fail_pending(self, detail: str) -> None:
         log.warning(
-            "logger RPC connection ended, %d calls in flight: %s", len(self.pending), reason
+            "logger RPC connection ended, %d calls in flight: %s", len(self.pending), detail
         )
         for future in list(self.pending.values()):
             if not future.done():
-                future.set_exception(DownstreamUnavailable(SERVICE, reason))
+                future.set_exception(
+                    DownstreamUnavailable(SERVICE, "the connection was lost", detail=detail)
+                )
         self.pending.clear()
 
     async def close(self) -> None:

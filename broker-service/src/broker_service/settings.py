@@ -1,6 +1,7 @@
 """The broker's settings, read once from the environment (names as in the contract)."""
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
@@ -39,6 +40,18 @@ class BrokerSettings(ServiceSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        # An origin is scheme://host[:port]; a wildcard would let any page call the gateway.
+        for origin in origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or "*" in origin:
+                raise ValueError(f"{origin!r} is not an exact origin (scheme://host[:port])")
+            if parts.path not in ("", "/") or parts.query or parts.fragment:
+                raise ValueError(f"{origin!r} is not an origin: it has a path or a query")
+        return [origin.rstrip("/") for origin in origins]
 
     @field_validator("auth_url", "mail_url", "logger_url")
     @classmethod

@@ -9,7 +9,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from logs_proto import logs_pb2, logs_pb2_grpc
 
-from logger_service.store import LogStore, StoreUnavailable
+from logger_service.store import UNAVAILABLE, LogStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,8 @@ class LogService(logs_pb2_grpc.LogServiceServicer):
         try:
             await self._store.write(entry.name, entry.data)
         except StoreUnavailable as exc:
-            await context.abort(
-                grpc.StatusCode.UNAVAILABLE, f"the log store (MongoDB) is unavailable: {exc}"
-            )
+            log.warning("WriteLog: %s: %s", UNAVAILABLE, exc)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE)
         return logs_pb2.LogResponse(result=RESULT)
 
 

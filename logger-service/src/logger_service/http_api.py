@@ -10,7 +10,7 @@ from svckit.envelope import Envelope, reply
 from svckit.errors import ServiceError
 from svckit.go_json import GoModel
 
-from logger_service.store import LogEntry, LogStore, StoreUnavailable
+from logger_service.store import UNAVAILABLE, LogEntry, LogStore, StoreUnavailable
 
 router = APIRouter(tags=["logs"])
 
@@ -63,7 +63,7 @@ def _item(entry: LogEntry) -> dict[str, str]:
 
 
 def _unavailable(exc: StoreUnavailable) -> ServiceError:
-    return ServiceError(503, f"the log store (MongoDB) is unavailable: {exc}")
+    return ServiceError(503, UNAVAILABLE, detail=str(exc))
 
 
 @router.post(

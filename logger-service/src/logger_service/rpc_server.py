@@ -16,7 +16,7 @@ from typing import Any
 from svckit.go_json import fold
 from svckit.jsonrpc import FrameError, StreamDecoder, response
 
-from logger_service.store import LogStore, StoreUnavailable
+from logger_service.store import UNAVAILABLE, LogStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -190,5 +190,6 @@ class RpcServer:
         try:
             await self._store.write(name, data)
         except StoreUnavailable as exc:
-            raise CallError(f"the log store (MongoDB) is unavailable: {exc}") from exc
+            log.warning("RPC call %r: %s: %s", call.id, UNAVAILABLE, exc)
+            raise CallError(UNAVAILABLE) from exc
         return REPLY_PREFIX + name

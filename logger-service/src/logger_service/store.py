@@ -27,8 +27,13 @@ INDEXES = [
 ]
 
 
+# What every door tells its caller; the driver's reason (with addresses) goes to the log.
+UNAVAILABLE = "the log store (MongoDB) is unavailable"
+
+
 class StoreUnavailable(Exception):
-    """MongoDB did not answer within the deadline or refused the call; each door maps it."""
+    """MongoDB did not answer within the deadline or refused the call; each door answers
+    `UNAVAILABLE` and logs this exception's text."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import EmailStr, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
+from svckit.fields import Email
 from svckit.settings import ServiceSettings
 
 Encryption = Literal["none", "tls", "ssl"]
@@ -20,7 +21,7 @@ class MailSettings(ServiceSettings):
     mail_username: str = ""
     mail_password: SecretStr = SecretStr("")
     from_name: str = "John Smith"
-    from_address: EmailStr = "john.smith@example.com"
+    from_address: Email = "john.smith@example.com"
     # Seconds for reaching the server (TCP, greeting, EHLO, STARTTLS, AUTH), then for one send.
     mail_connect_timeout: float = Field(10.0, gt=0)
     mail_send_timeout: float = Field(10.0, gt=0)

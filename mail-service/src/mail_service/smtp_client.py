@@ -35,7 +35,9 @@ def _has_input(client: SMTP) -> bool:
 
 class MailServer:
     def __init__(self, settings: MailSettings) -> None:
-        self.name = f"mail server {settings.mail_host}:{settings.mail_port}"
+        # Public messages name the mail server; where it is goes to the log only.
+        self.name = "mail server"
+        self._where = f"{settings.mail_host}:{settings.mail_port}"
         self._settings = settings
         self._connect_timeout = settings.mail_connect_timeout
         self._send_timeout = settings.mail_send_timeout
@@ -138,10 +140,10 @@ class MailServer:
             return ServiceError(502, f"{self.name} refused: {exc.code} {exc.message}")
         if isinstance(exc, SMTPConnectError) and isinstance(exc.__cause__, OSError):
             cause = exc.__cause__
-            return DownstreamUnavailable(self.name, cause.strerror or str(cause))
-        if isinstance(exc, SMTPException):
-            return DownstreamUnavailable(self.name, exc.message)
-        if isinstance(exc, OSError):
-            return DownstreamUnavailable(self.name, exc.strerror or str(exc))
-        log.exception("unexpected failure talking to %s", self.name)
-        return DownstreamUnavailable(self.name, type(exc).__name__)
+            return DownstreamUnavailable(
+                self.name, detail=f"{cause.strerror or cause} ({self._where})"
+            )
+        if isinstance(exc, SMTPException | OSError):
+            return DownstreamUnavailable(self.name, detail=f"{exc!r} ({self._where})")
+        log.exception("unexpected failure talking to %s at %s", self.name, self._where)
+        return DownstreamUnavailable(self.name)

@@ -1,6 +1,7 @@
 """The shared app answers bad input with the envelope and a message that names the problem."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 import httpx
@@ -25,8 +26,12 @@ def make_app() -> httpx.AsyncClient:
     async def stuck() -> None:
         await asyncio.sleep(5)
 
+    async def refused() -> None:
+        raise ConnectionRefusedError(111, "Connection refused (amqp://guest:***@10.1.2.3:5672/)")
+
     readiness.add("store", fine)
     readiness.add("queue", stuck)
+    readiness.add("rabbitmq", refused)
     app = create_app("test", readiness=readiness)
 
     @app.post("/log", status_code=202)
@@ -109,12 +114,34 @@ async def test_unexpected_error_is_500_without_internals(client: httpx.AsyncClie
     assert r.json() == {"error": True, "message": "internal error"}
 
 
-async def test_ready_names_the_dependency_that_does_not_answer(client: httpx.AsyncClient) -> None:
-    r = await client.get("/ready")
-    assert r.status_code == 503
+async def test_ready_names_the_dependency_that_fails_and_nothing_internal(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, "svckit.readiness"):
+        r = await client.get("/ready")
+        again = await client.get("/ready")
+    assert r.status_code == again.status_code == 503
     body = r.json()
-    assert body["data"] == {"store": "ok", "queue": "no answer within 0.2 s"}
+    assert body["data"] == {
+        "store": "ok",
+        "queue": "no answer within 0.2 s",
+        "rabbitmq": "unavailable",
+    }
     assert "queue" in body["message"]
+    assert "rabbitmq" in body["message"]
+    assert "10.1.2.3" not in r.text
+    # The detail is the operator's, logged once per change of state, not once per probe.
+    logged = [rec.getMessage() for rec in caplog.records]
+    assert len(logged) == 2
+    assert any("10.1.2.3" in line for line in logged)
+
+
+async def test_a_method_not_served_is_405_listing_every_method_served(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.options("/ping")
+    assert (r.status_code, r.headers["allow"]) == (405, "GET, HEAD")
+    assert r.json() == {"error": True, "message": "Method Not Allowed"}
 
 
 async def test_request_id_is_echoed(client: httpx.AsyncClient) -> None:

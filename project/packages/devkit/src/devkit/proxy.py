@@ -21,10 +21,21 @@ class TcpProxy:
     - `open()` listens (again) on the same port: the server is there;
     - `cut()` drops every connection and stops listening, so new ones are refused: it is gone;
     - `stall()` keeps connections open but passes no byte until `resume()`: it hangs.
+
+    With `source` (a loopback address such as `127.0.0.9`), the target sees the proxied
+    connections come from there: a client of its own, for tests of per-client behaviour.
     """
 
-    def __init__(self, target_host: str, target_port: int, port: int | None = None) -> None:
+    def __init__(
+        self,
+        target_host: str,
+        target_port: int,
+        port: int | None = None,
+        *,
+        source: str | None = None,
+    ) -> None:
         self.target = (target_host, target_port)
+        self.source = None if source is None else (source, 0)
         self.port = port or free_port()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -76,7 +87,9 @@ class TcpProxy:
         self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
     ) -> None:
         try:
-            server_reader, server_writer = await asyncio.open_connection(*self.target)
+            server_reader, server_writer = await asyncio.open_connection(
+                *self.target, local_addr=self.source
+            )
         except OSError:
             client_writer.transport.abort()
             return

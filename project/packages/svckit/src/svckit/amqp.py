@@ -97,12 +97,14 @@ async def publish_confirmed(
         raise DownstreamTimeout("rabbitmq", timeout) from None
     except aiormq.exceptions.PublishError:
         raise DownstreamUnavailable(
-            "rabbitmq", f"no queue is bound to {routing_key!r} on exchange {exchange.name!r}"
+            "rabbitmq",
+            f"no queue is bound to {routing_key}",
+            detail=f"returned unroutable from exchange {exchange.name!r}",
         ) from None
     except aiormq.exceptions.DeliveryError:
         raise DownstreamUnavailable("rabbitmq", "the broker refused the message (nack)") from None
     except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
-        raise DownstreamUnavailable("rabbitmq", str(exc) or type(exc).__name__) from None
+        raise DownstreamUnavailable("rabbitmq", detail=repr(exc)) from None
 
 
 def json_message(body: dict[str, Any], message_id: str) -> aio_pika.Message:

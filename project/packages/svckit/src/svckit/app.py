@@ -13,7 +13,7 @@ from svckit.body_limit import BodySizeLimit
 from svckit.envelope import Envelope, reply
 from svckit.errors import CatchUnexpected, install_error_handlers
 from svckit.go_json import JsonWhateverContentType
-from svckit.readiness import Readiness
+from svckit.readiness import OK, Readiness
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -56,7 +56,7 @@ def create_app(
     async def ready() -> JSONResponse:
         """200 when every dependency answers within 1 s, else 503 naming the one that fails."""
         report = await app.state.readiness.report()
-        failing = [name for name, state in report.items() if state != "ok"]
+        failing = [name for name, state in report.items() if state != OK]
         if failing:
             detail = "; ".join(f"{name}: {report[name]}" for name in failing)
             return reply(503, f"not ready: {detail}", report)

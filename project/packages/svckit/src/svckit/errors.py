@@ -1,4 +1,8 @@
-"""Errors a person can act on: every failure leaves as the envelope, never as a stack trace."""
+"""Errors a person can act on: every failure leaves as the envelope, never as a stack trace.
+
+A public message names what failed (a service, the database) and never an internal address,
+URL or exception text; what an operator needs goes in `detail`, which is logged, not sent.
+"""
 
 import json
 import logging
@@ -9,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from svckit.envelope import reply
@@ -17,21 +22,33 @@ log = logging.getLogger(__name__)
 
 
 class ServiceError(Exception):
-    """An expected failure with the status and message the caller should see."""
+    """An expected failure: the status and message the caller sees, and a detail for the log."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        detail: str = "",
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers
+        self.detail = detail
 
 
 class DownstreamUnavailable(ServiceError):
-    """A service we depend on refused the connection or answered garbage: 502."""
+    """A service we depend on refused the connection or answered garbage: 502.
 
-    def __init__(self, service: str, detail: str = "") -> None:
-        message = f"{service} is unavailable" + (f": {detail}" if detail else "")
-        super().__init__(502, message)
+    `reason` is public (it says what went wrong, in words a caller may read); `detail` is the
+    operator's (where, which exception) and goes to the log only.
+    """
+
+    def __init__(self, service: str, reason: str = "", *, detail: str = "") -> None:
+        message = f"{service} is unavailable" + (f": {reason}" if reason else "")
+        super().__init__(502, message, detail=detail)
 
 
 class DownstreamTimeout(ServiceError):
@@ -62,7 +79,9 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
 async def _service_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     if exc.status >= 500:
-        log.warning("answered %d: %s", exc.status, exc.message)
+        log.warning(
+            "answered %d: %s%s", exc.status, exc.message, f" ({exc.detail})" if exc.detail else ""
+        )
     return reply(exc.status, exc.message, headers=exc.headers)
 
 
@@ -71,10 +90,23 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return reply(400, describe_validation_errors(exc.errors()))
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
-    return reply(exc.status_code, message, headers=getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return reply(exc.status_code, message, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves on this path: Starlette names only the first route's,
+    and `/ping` has two (GET in the schema, HEAD beside it)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(request.url.path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 class CatchUnexpected:

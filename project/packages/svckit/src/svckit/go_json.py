@@ -8,8 +8,11 @@
   same request as the lower-case one); of several keys for one field the last wins, as each
   one Go decodes overwrites the field. `GoModel` applies that rule to a pydantic model and
   `go_fields` to a plain object (the JSON-RPC door).
+- A JSON escape of a lone surrogate becomes U+FFFD, as Go decodes it (`valid_text`), so no
+  string we store or send fails to encode as UTF-8 later.
 """
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 _JSON = (b"content-type", b"application/json")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
@@ -40,14 +44,20 @@ def fold(key: str) -> str:
     return key.lower().replace("ſ", "s")
 
 
+def valid_text(value: str) -> str:
+    """`value` with each lone surrogate replaced by U+FFFD, as Go's decoder replaces it."""
+    return _LONE_SURROGATE.sub("\ufffd", value)
+
+
 def go_fields(obj: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
-    """`obj`'s members under the field `names` they match; members matching none are dropped."""
+    """`obj`'s members under the field `names` they match (strings made valid text); members
+    matching none are dropped."""
     by_fold = {fold(name): name for name in names}
     matched: dict[str, Any] = {}
     for key, value in obj.items():
         name = by_fold.get(fold(key)) if isinstance(key, str) else None
         if name is not None:
-            matched[name] = value
+            matched[name] = valid_text(value) if isinstance(value, str) else value
     return matched
 
 

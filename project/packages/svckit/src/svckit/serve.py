@@ -21,5 +21,7 @@ def run(app: FastAPI, settings: ServiceSettings, service: str) -> None:
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_grace,
         server_header=False,
-        proxy_headers=False,
+        # X-Forwarded-For only from FORWARDED_ALLOW_IPS (`Forwarded` is never read).
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )

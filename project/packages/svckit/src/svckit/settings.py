@@ -19,3 +19,6 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     # Seconds uvicorn waits for in-flight requests after SIGTERM before it closes them.
     shutdown_grace: int = 10
+    # Peers whose X-Forwarded-For is believed (uvicorn's meaning: addresses, networks, or *):
+    # the client address then comes from that header, skipping these peers, else it is the peer.
+    forwarded_allow_ips: str = "127.0.0.1"
