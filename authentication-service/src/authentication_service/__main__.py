@@ -1,5 +1,7 @@
 """`python -m authentication_service`: serve `/authenticate` on PORT (8081)."""
 
+from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from svckit.serve import run
 
 from authentication_service.app import build_app
@@ -8,7 +10,12 @@ from authentication_service.settings import AuthSettings
 
 def main() -> None:
     settings = AuthSettings()
-    run(build_app(settings), settings, "authentication-service")
+    run(
+        lambda: build_app(settings),
+        settings,
+        "authentication-service",
+        [AsyncPGInstrumentor(), AioHttpClientInstrumentor()],
+    )
 
 
 if __name__ == "__main__":

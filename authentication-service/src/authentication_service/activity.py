@@ -3,6 +3,7 @@
 import logging
 
 import aiohttp
+from svckit.metrics import downstream_call
 
 log = logging.getLogger(__name__)
 
@@ -20,9 +21,12 @@ class ActivityLog:
     async def logged_in(self, email: str) -> None:
         entry = {"name": "authentication", "data": f"{email} logged in"}
         try:
-            async with self._client.post(self.url, json=entry) as response:
-                status = response.status
-                text = await response.text(errors="replace")
+            with downstream_call("logger-service", "http") as call:
+                async with self._client.post(self.url, json=entry) as response:
+                    status = response.status
+                    text = await response.text(errors="replace")
+                if status != 202:
+                    call.failed()
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("login of %s not recorded: logger at %s: %r", email, self.url, exc)
             return

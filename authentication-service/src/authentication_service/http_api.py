@@ -11,8 +11,10 @@ from svckit.envelope import Envelope, reply
 from svckit.errors import ServiceError
 from svckit.fields import Email
 from svckit.go_json import GoModel
+from svckit.metrics import service
 
 from authentication_service.activity import ActivityLog
+from authentication_service.metrics import LOGINS, REFUSALS
 from authentication_service.passwords import PasswordChecker
 from authentication_service.rate_limit import FailureLimiter
 from authentication_service.store import UserStore
@@ -72,8 +74,11 @@ async def authenticate(
 ) -> JSONResponse:
     """Check the credentials: 202 with the user, or 401 `invalid credentials` either way."""
     address = client_address(request)
-    wait = await use.limiter.retry_after(address, credentials.email)
-    if wait is not None:
+    limited = await use.limiter.retry_after(address, credentials.email)
+    if limited is not None:
+        wait, limit = limited
+        REFUSALS.labels(service(), limit).inc()
+        LOGINS.labels(service(), "refused").inc()
         raise ServiceError(
             429, f"too many failed logins; try again in {wait} s", {"Retry-After": str(wait)}
         )
@@ -81,7 +86,9 @@ async def authenticate(
     valid = await use.passwords.matches(credentials.password, user.password if user else None)
     if user is None or not valid:
         await use.limiter.record_failure(address, credentials.email)
+        LOGINS.labels(service(), "invalid").inc()
         log.info("failed login for %s from %s", credentials.email, address)
         raise ServiceError(401, "invalid credentials")
     await use.activity.logged_in(user.email)
+    LOGINS.labels(service(), "ok").inc()
     return reply(202, f"Logged in user {user.email}", user.public())

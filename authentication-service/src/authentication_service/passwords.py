@@ -17,6 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import bcrypt
+from svckit.metrics import service
+
+from authentication_service.metrics import PASSWORD_CHECK
 
 T = TypeVar("T")
 
@@ -99,8 +102,9 @@ class PasswordChecker:
         return ok and real
 
     async def _run(self, fn: Callable[[bytes, bytes], T], data: bytes, salt: bytes) -> T:
-        async with self._slots:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, data, salt)
+        with PASSWORD_CHECK.labels(service()).time():
+            async with self._slots:
+                return await asyncio.get_running_loop().run_in_executor(self._pool, fn, data, salt)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

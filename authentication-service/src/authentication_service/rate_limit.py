@@ -50,19 +50,24 @@ class FailureLimiter:
         values = {"address": address, "email": email.strip().lower()}
         return [(item, (self._namespace, kind, values[kind])) for kind, item in self._limits]
 
-    async def retry_after(self, address: str, email: str) -> int | None:
-        """Seconds until this client may try again, or None when it may try now."""
-        waits: list[float] = []
+    async def retry_after(self, address: str, email: str) -> tuple[int, str] | None:
+        """Seconds until this client may try again and the limit in the way (`address` or
+        `account`), or None when it may try now."""
+        waits: list[tuple[float, str]] = []
         try:
             async with asyncio.timeout(self._timeout):
                 for item, key in self._keys(address, email):
                     if not await self._limiter.test(item, *key):
                         stats = await self._limiter.get_window_stats(item, *key)
-                        waits.append(stats.reset_time - time.time())
+                        limit = "address" if key[1] == "address" else "account"
+                        waits.append((stats.reset_time - time.time(), limit))
         except Exception as exc:
             log.warning("rate-limit storage failed, not limiting: %r", exc)
             return None
-        return max(1, math.ceil(max(waits))) if waits else None
+        if not waits:
+            return None
+        wait, limit = max(waits)
+        return max(1, math.ceil(wait)), limit
 
     async def record_failure(self, address: str, email: str) -> None:
         try:

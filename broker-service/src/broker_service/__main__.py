@@ -1,5 +1,8 @@
 """`python -m broker_service`: the gateway on PORT (8080)."""
 
+from opentelemetry.instrumentation.aio_pika import AioPikaInstrumentor
+from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient
 from svckit.serve import run
 
 from broker_service.app import build_app
@@ -8,7 +11,12 @@ from broker_service.settings import BrokerSettings
 
 def main() -> None:
     settings = BrokerSettings()
-    run(build_app(settings), settings, "broker-service")
+    run(
+        lambda: build_app(settings),
+        settings,
+        "broker-service",
+        [AioHttpClientInstrumentor(), GrpcAioInstrumentorClient(), AioPikaInstrumentor()],
+    )
 
 
 if __name__ == "__main__":

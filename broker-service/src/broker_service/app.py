@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from svckit.app import create_app
+from svckit.http_telemetry import TRACE_HEADER
 
 from broker_service.clients import open_clients
 from broker_service.http_api import router
@@ -32,8 +33,9 @@ def build_app(settings: BrokerSettings | None = None) -> FastAPI:
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-        allow_headers=["Accept", "Authorization", "Content-Type", "X-CSRF-Token", "X-Request-ID"],
-        expose_headers=["Link", "X-Request-ID"],
+        allow_headers=["Accept", "Authorization", "Content-Type", "X-CSRF-Token", "traceparent"],
+        # The page shows each call's trace id.
+        expose_headers=["Link", TRACE_HEADER],
         allow_credentials=False,
         max_age=300,
     )

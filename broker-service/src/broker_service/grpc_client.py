@@ -4,6 +4,7 @@ import grpc
 from grpc_health.v1 import health_pb2
 from logs_proto import logs_pb2, logs_pb2_grpc
 from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError
+from svckit.metrics import downstream_call
 
 SERVICE = "logger-grpc"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
@@ -48,10 +49,11 @@ class GrpcLogger:
     async def write_log(self, name: str, data: str) -> str:
         assert self._logs is not None, "start() first"
         request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name=name, data=data))
-        try:
-            response = await self._logs.WriteLog(request, timeout=self.timeout)
-        except grpc.aio.AioRpcError as exc:
-            raise _mapped(exc, self.timeout) from None
+        with downstream_call(SERVICE, "grpc"):
+            try:
+                response = await self._logs.WriteLog(request, timeout=self.timeout)
+            except grpc.aio.AioRpcError as exc:
+                raise _mapped(exc, self.timeout) from None
         result: str = response.result
         return result
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError
+from svckit.metrics import downstream_call
 
 from broker_service.failures import cannot_connect
 
@@ -98,17 +99,21 @@ class Downstream:
         headers: dict[str, str] | None = None,
     ) -> Answer:
         try:
-            async with self.pool.session.request(
-                method,
-                self.base_url + path,
-                json=json_body,
-                params=params,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-            ) as resp:
-                raw = await resp.read()
-                status = resp.status
-                retry_after = resp.headers.get("Retry-After")
+            with downstream_call(self.name, "http") as call:
+                async with self.pool.session.request(
+                    method,
+                    self.base_url + path,
+                    json=json_body,
+                    params=params,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=self.timeout),
+                ) as resp:
+                    raw = await resp.read()
+                    status = resp.status
+                    retry_after = resp.headers.get("Retry-After")
+                # A 4xx is the caller's mistake, judged by a working downstream.
+                if status >= 500:
+                    call.failed()
         except TimeoutError:
             raise DownstreamTimeout(self.name, self.timeout) from None
         except aiohttp.ClientConnectorError as exc:

@@ -8,7 +8,7 @@ from front_end.settings import FrontEndSettings
 
 def main() -> None:
     settings = FrontEndSettings()
-    run(build_app(settings), settings, "front-end")
+    run(lambda: build_app(settings), settings, "front-end")
 
 
 if __name__ == "__main__":

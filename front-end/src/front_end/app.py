@@ -42,9 +42,12 @@ def build_app(settings: FrontEndSettings) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse, tags=["page"])
     async def page(request: Request) -> HTMLResponse:
-        """The test page; `BROKER_URL` is injected (escaped) for its JavaScript."""
+        """The test page; `BROKER_URL` and `TRACE_UI_URL` are injected (escaped) for its script."""
         return templates.TemplateResponse(
-            request, "index.html", {"broker_url": settings.broker_url}, headers=headers
+            request,
+            "index.html",
+            {"broker_url": settings.broker_url, "trace_ui_url": settings.trace_ui_url},
+            headers=headers,
         )
 
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")

@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from pydantic import field_validator
+from pydantic import ValidationInfo, field_validator
 from svckit.settings import ServiceSettings
 
 
@@ -11,15 +11,21 @@ class FrontEndSettings(ServiceSettings):
     # The page's JavaScript calls the broker straight from the browser, so this is the address
     # a browser can reach (not a container name), e.g. http://localhost:8080.
     broker_url: str = "http://localhost:8080"
+    # The trace UI each output line's trace id links to (`<url>/trace/<id>`, Jaeger's form);
+    # empty: the id is shown as text.
+    trace_ui_url: str = ""
 
-    @field_validator("broker_url")
+    @field_validator("broker_url", "trace_ui_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str, info: ValidationInfo) -> str:
+        name = info.field_name.upper() if info.field_name else "the address"
+        if not value.strip() and name == "TRACE_UI_URL":
+            return ""
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("BROKER_URL must be an http:// or https:// address")
+            raise ValueError(f"{name} must be an http:// or https:// address")
         if parts.query or parts.fragment or any(c in value for c in "\"'<> "):
-            raise ValueError("BROKER_URL must be a plain address without query or quotes")
+            raise ValueError(f"{name} must be a plain address without query or quotes")
         return value.strip().rstrip("/")
 
     @property

@@ -1,5 +1,7 @@
 """`python -m listener_service`: the consumer and its probe port in one event loop."""
 
+from opentelemetry.instrumentation.aio_pika import AioPikaInstrumentor
+from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 from svckit.serve import run
 
 from listener_service.app import build_app
@@ -8,7 +10,12 @@ from listener_service.settings import ListenerSettings
 
 def main() -> None:
     settings = ListenerSettings()
-    run(build_app(settings), settings, "listener-service")
+    run(
+        lambda: build_app(settings),
+        settings,
+        "listener-service",
+        [AioPikaInstrumentor(), AioHttpClientInstrumentor()],
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from logs_proto import logs_pb2, logs_pb2_grpc
 
+from logger_service.metrics import written
 from logger_service.store import UNAVAILABLE, LogStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,10 @@ class LogService(logs_pb2_grpc.LogServiceServicer):
         try:
             await self._store.write(entry.name, entry.data)
         except StoreUnavailable as exc:
+            written("grpc", ok=False)
             log.warning("WriteLog: %s: %s", UNAVAILABLE, exc)
             await context.abort(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE)
+        written("grpc", ok=True)
         return logs_pb2.LogResponse(result=RESULT)
 
 

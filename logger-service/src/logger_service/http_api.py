@@ -10,6 +10,7 @@ from svckit.envelope import Envelope, reply
 from svckit.errors import ServiceError
 from svckit.go_json import GoModel
 
+from logger_service.metrics import written
 from logger_service.store import UNAVAILABLE, LogEntry, LogStore, StoreUnavailable
 
 router = APIRouter(tags=["logs"])
@@ -77,7 +78,9 @@ async def write_log(entry: LogIn, store: Store) -> JSONResponse:
     try:
         await store.write(entry.name, entry.data, entry.event_id)
     except StoreUnavailable as exc:
+        written("http", ok=False)
         raise _unavailable(exc) from exc
+    written("http", ok=True)
     return reply(202, "logged")
 
 

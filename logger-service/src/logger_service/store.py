@@ -10,6 +10,9 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
+from svckit.metrics import service
+
+from logger_service.metrics import STORE_WRITE
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +111,8 @@ class LogStore:
         if event_id is not None:
             doc["event_id"] = event_id
         try:
-            await self._logs.insert_one(doc)
+            with STORE_WRITE.labels(service()).time():
+                await self._logs.insert_one(doc)
         except DuplicateKeyError:
             log.info("event %s was logged before; nothing more stored", event_id)
         except PyMongoError as exc:

@@ -8,7 +8,9 @@ from mail_service.settings import MailSettings
 
 def main() -> None:
     settings = MailSettings()
-    run(build_app(settings), settings, "mail-service")
+    # Its compose name (and the original's): mailer-service. SMTP has no instrumentation
+    # package; the client's send is traced by hand (smtp_client).
+    run(lambda: build_app(settings), settings, "mailer-service")
 
 
 if __name__ == "__main__":

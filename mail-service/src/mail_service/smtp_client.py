@@ -19,11 +19,31 @@ from aiosmtplib import (
     SMTPRecipientsRefused,
     SMTPResponseException,
 )
+from prometheus_client import Counter, Histogram
 from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError
+from svckit.metrics import downstream_call, service
+from svckit.tracing import client_span
 
 from mail_service.settings import MailSettings
 
 log = logging.getLogger(__name__)
+
+SEND_TIME = Histogram(
+    "mail_smtp_send_duration_seconds", "Time one mail takes to hand to the server", ["service"]
+)
+FAILURES = Counter(
+    "mail_smtp_failures",
+    "Mails the server did not take: refused, unavailable or timeout",
+    ["service", "reason"],
+)
+
+
+def _reason(exc: ServiceError) -> str:
+    if isinstance(exc, DownstreamTimeout):
+        return "timeout"
+    if isinstance(exc, DownstreamUnavailable):
+        return "unavailable"
+    return "refused"
 
 
 def _has_input(client: SMTP) -> bool:
@@ -38,6 +58,11 @@ class MailServer:
         # Public messages name the mail server; where it is goes to the log only.
         self.name = "mail server"
         self._where = f"{settings.mail_host}:{settings.mail_port}"
+        self._span_attributes = {
+            "server.address": settings.mail_host,
+            "server.port": settings.mail_port,
+            "network.protocol.name": "smtp",
+        }
         self._settings = settings
         self._connect_timeout = settings.mail_connect_timeout
         self._send_timeout = settings.mail_send_timeout
@@ -77,7 +102,22 @@ class MailServer:
         return await self._open()
 
     async def send(self, message: Message, sender: str, recipient: str) -> None:
-        """Hand `message` to the server; raises `ServiceError` (502/504) when it is not taken."""
+        """Hand `message` to the server; raises `ServiceError` (502/504) when it is not taken.
+
+        Traced (a CLIENT span; no instrumentation package knows SMTP), counted and timed.
+        """
+        with (
+            client_span("smtp send", self._span_attributes),
+            downstream_call(self.name, "smtp"),
+            SEND_TIME.labels(service()).time(),
+        ):
+            try:
+                await self._send(message, sender, recipient)
+            except ServiceError as exc:
+                FAILURES.labels(service(), _reason(exc)).inc()
+                raise
+
+    async def _send(self, message: Message, sender: str, recipient: str) -> None:
         try:
             async with asyncio.timeout(self._connect_timeout):
                 await self._slots.acquire()

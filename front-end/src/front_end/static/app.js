@@ -3,6 +3,8 @@
 "use strict";
 
 const BROKER_URL = document.querySelector('meta[name="broker-url"]').content.replace(/\/+$/, "");
+// Where a trace id links to (the Jaeger UI in compose); empty: the id is shown as text.
+const TRACE_UI_URL = document.querySelector('meta[name="trace-ui-url"]').content.replace(/\/+$/, "");
 const CALL_TIMEOUT_MS = 15000;
 const LOG_LIMIT = 20;
 // The listener writes RabbitMQ entries after the broker answers: look again a moment later.
@@ -12,7 +14,21 @@ const $ = (id) => document.getElementById(id);
 
 const pretty = (value) => JSON.stringify(value, null, 2);
 
-function addOutputLine(text, isError, door, ms) {
+// The call's trace: a link to the trace UI when there is one, else the id as text.
+function traceElement(traceId) {
+  const trace = document.createElement(TRACE_UI_URL ? "a" : "span");
+  trace.className = "trace";
+  trace.textContent = `trace ${traceId}`;
+  trace.title = "the call's trace id (X-Trace-Id)";
+  if (TRACE_UI_URL) {
+    trace.href = `${TRACE_UI_URL}/trace/${encodeURIComponent(traceId)}`;
+    trace.target = "_blank";
+    trace.rel = "noopener noreferrer";
+  }
+  return trace;
+}
+
+function addOutputLine(text, isError, door, ms, traceId) {
   const output = $("output");
   output.querySelector(".placeholder")?.remove();
   const item = document.createElement("li");
@@ -24,6 +40,7 @@ function addOutputLine(text, isError, door, ms) {
   meta.className = "took";
   meta.textContent = `${door} · ${ms} ms`;
   item.append(line, meta);
+  if (traceId) item.append(traceElement(traceId));
   output.append(item);
   item.scrollIntoView({ block: "nearest" });
 }
@@ -71,7 +88,13 @@ async function callBroker(door, path, body) {
   const message = json !== null && typeof json.message === "string"
     ? json.message
     : `HTTP ${response.status} ${response.statusText}`.trim();
-  addOutputLine(ok ? `Response from broker service: ${message}` : `Error: ${message}`, !ok, door, ms);
+  // The broker names the call's trace in X-Trace-Id (exposed to this page by CORS).
+  const traceId = /^[0-9a-f]{32}$/.test(response.headers.get("X-Trace-Id") ?? "")
+    ? response.headers.get("X-Trace-Id")
+    : null;
+  addOutputLine(
+    ok ? `Response from broker service: ${message}` : `Error: ${message}`, !ok, door, ms, traceId,
+  );
   return ok;
 }
 

@@ -2,14 +2,19 @@
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
+from svckit import metrics
 from svckit.app import create_app
 from svckit.errors import DownstreamTimeout
 from svckit.readiness import Readiness
+from svckit.tracing import configure_tracing
 
 
 class Entry(BaseModel):
@@ -144,10 +149,44 @@ async def test_a_method_not_served_is_405_listing_every_method_served(
     assert r.json() == {"error": True, "message": "Method Not Allowed"}
 
 
-async def test_request_id_is_echoed(client: httpx.AsyncClient) -> None:
-    rid = "a" * 32
-    r = await client.get("/ping", headers={"X-Request-ID": rid})
-    assert r.headers["x-request-id"] == rid
+@pytest.fixture(scope="module")
+def tracing() -> None:
+    # The process's tracer provider, as `serve.run` sets it (no endpoint: ids, no export).
+    configure_tracing("svckit-tests")
+
+
+@pytest.mark.usefixtures("tracing")
+async def test_every_answer_names_its_trace_and_an_incoming_one_is_continued(
+    client: httpx.AsyncClient,
+) -> None:
+    fresh = await client.post("/log", json={"name": "n", "data": "d"})
+    assert re.fullmatch("[0-9a-f]{32}", fresh.headers["x-trace-id"])
+    incoming = "4bf92f3577b34da6a3ce929d0e0e4736"
+    r = await client.post(
+        "/log",
+        json={"name": "n", "data": "d"},
+        headers={"traceparent": f"00-{incoming}-00f067aa0ba902b7-01"},
+    )
+    assert r.headers["x-trace-id"] == incoming
+
+
+async def test_metrics_count_requests_by_route_template_and_status(
+    client: httpx.AsyncClient,
+) -> None:
+    def answered(route: str, status: str) -> float:
+        value = REGISTRY.get_sample_value(
+            "http_server_requests_total",
+            {"service": metrics.service(), "method": "POST", "route": route, "status": status},
+        )
+        return value or 0.0
+
+    before = answered("/log", "202"), answered("/log", "400")
+    await client.post("/log", json={"name": "n", "data": "d"})
+    await client.post("/log", content=b"{")
+    assert (answered("/log", "202"), answered("/log", "400")) == (before[0] + 1, before[1] + 1)
+    exposed = (await client.get("/metrics")).text
+    families = {f.name for f in text_string_to_metric_families(exposed)}
+    assert {"http_server_requests", "http_server_request_duration_seconds"} <= families
 
 
 async def test_openapi_documents_400_envelope_not_422(client: httpx.AsyncClient) -> None:

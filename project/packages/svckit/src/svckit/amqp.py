@@ -24,6 +24,7 @@ from aio_pika.connection import make_url
 
 from svckit.backoff import retry_forever
 from svckit.errors import DownstreamTimeout, DownstreamUnavailable
+from svckit.metrics import downstream_call
 
 log = logging.getLogger(__name__)
 
@@ -176,11 +177,12 @@ class Publisher:
     ) -> str:
         """Publish `body` as JSON; returns the message id once RabbitMQ confirmed it."""
         if self._exchange is None or not self.connected:
-            raise DownstreamUnavailable("rabbitmq", "not connected")
+            raise DownstreamUnavailable("rabbitmq", detail="not connected yet or any more")
         message_id = message_id or str(uuid.uuid4())
-        await publish_confirmed(
-            self._exchange, json_message(body, message_id), routing_key, self.confirm_timeout
-        )
+        with downstream_call("rabbitmq", "amqp"):
+            await publish_confirmed(
+                self._exchange, json_message(body, message_id), routing_key, self.confirm_timeout
+            )
         return message_id
 
     async def close(self) -> None:

@@ -4,15 +4,17 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from svckit import metrics
 from svckit.body_limit import BodySizeLimit
 from svckit.envelope import Envelope, reply
 from svckit.errors import CatchUnexpected, install_error_handlers
 from svckit.go_json import JsonWhateverContentType
+from svckit.http_telemetry import HttpTelemetry
 from svckit.readiness import OK, Readiness
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -26,8 +28,9 @@ def create_app(
     readiness: Readiness | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
-    """The app with the envelope's error handlers, `/ping`, `/ready`, request ids, a body limit,
-    and bodies read as JSON whatever their Content-Type (as the Go original did).
+    """The app with the envelope's error handlers, `/ping`, `/ready`, `/metrics`, a server span
+    per request (the trace id answered in `X-Trace-Id`), an access line, a body limit, and
+    bodies read as JSON whatever their Content-Type (as the Go original did).
 
     `readiness` holds the service's dependency checks; `app.state.readiness` exposes it so the
     lifespan can add checks once its clients exist.
@@ -35,11 +38,16 @@ def create_app(
     app = FastAPI(title=title, description=description, lifespan=lifespan, **fastapi_kwargs)
     app.state.readiness = readiness or Readiness()
     install_error_handlers(app)
-    # Innermost first: an unexpected error is caught while the request id is still set.
+    # Innermost first. All of them run inside the server span the instrumentation opens
+    # around the whole app, so every log line of a request carries its trace id.
     app.add_middleware(CatchUnexpected)
     app.add_middleware(JsonWhateverContentType)
     app.add_middleware(BodySizeLimit)
-    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    app.add_middleware(HttpTelemetry)
+    # Probes and scrapes are not traced: they would be most of every trace store.
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="/ping,/ready,/metrics", exclude_spans=["receive", "send"]
+    )
 
     @app.get("/ping", response_class=PlainTextResponse, tags=["probes"])
     @app.head("/ping", response_class=PlainTextResponse, include_in_schema=False)
@@ -61,6 +69,12 @@ def create_app(
             detail = "; ".join(f"{name}: {report[name]}" for name in failing)
             return reply(503, f"not ready: {detail}", report)
         return reply(200, "ready", report)
+
+    @app.get("/metrics", response_class=PlainTextResponse, tags=["probes"])
+    async def prometheus_metrics() -> Response:
+        """Prometheus' text exposition of this process's metrics."""
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     app.openapi = lambda: _openapi_with_our_errors(app)  # type: ignore[method-assign]
     return app

@@ -30,8 +30,9 @@ class JsonWhateverContentType:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in _WITH_BODY:
+            # In place: the outer layers read what the router adds to this scope (its route).
             headers = [h for h in scope["headers"] if h[0] != b"content-type"]
-            scope = {**scope, "headers": [*headers, _JSON]}
+            scope["headers"] = [*headers, _JSON]
         await self.app(scope, receive, send)
 
 

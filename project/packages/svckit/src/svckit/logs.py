@@ -1,43 +1,42 @@
-"""Structured logging: one JSON object a line, carrying the service name and the request id."""
+"""Structured logging: one JSON object a line, with the service name and the trace and span ids
+(the same ids the traces carry, so one search follows a click across every hop)."""
 
 import logging
 import sys
 
-from asgi_correlation_id import CorrelationIdFilter
 from pythonjsonlogger.json import JsonFormatter
 
+from svckit.tracing import current_ids
 
-class _ServiceName(logging.Filter):
+
+class _Context(logging.Filter):
+    """Stamps each record with the service and the current trace and span ids."""
+
     def __init__(self, service: str) -> None:
         super().__init__()
         self.service = service
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.service = self.service
+        record.trace_id, record.span_id = current_ids()
         return True
 
 
 def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> None:
     """Route every logger (uvicorn's included) to stderr in one format."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_ServiceName(service))
-    handler.addFilter(CorrelationIdFilter(uuid_length=32, default_value="-"))
+    handler.addFilter(_Context(service))
     if fmt == "json":
         handler.setFormatter(
             JsonFormatter(
-                "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(correlation_id)s",
-                rename_fields={
-                    "asctime": "time",
-                    "levelname": "level",
-                    "correlation_id": "request_id",
-                },
+                "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(trace_id)s "
+                "%(span_id)s",
+                rename_fields={"asctime": "time", "levelname": "level"},
             )
         )
     else:
         handler.setFormatter(
-            logging.Formatter(
-                "%(asctime)s %(levelname)-7s [%(correlation_id)s] %(name)s: %(message)s"
-            )
+            logging.Formatter("%(asctime)s %(levelname)-7s [%(trace_id).8s] %(name)s: %(message)s")
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]

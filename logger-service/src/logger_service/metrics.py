@@ -1,0 +1,15 @@
+"""The logger's own figures: writes by door and outcome, and how long the store takes."""
+
+from prometheus_client import Counter, Histogram
+from svckit.metrics import service
+
+WRITES = Counter(
+    "logger_writes", "Log entries written, by door and outcome", ["service", "door", "outcome"]
+)
+STORE_WRITE = Histogram(
+    "logger_store_write_duration_seconds", "Time one store write takes", ["service"]
+)
+
+
+def written(door: str, ok: bool) -> None:
+    WRITES.labels(service(), door, "ok" if ok else "error").inc()
