@@ -24,6 +24,9 @@ MAX_MESSAGE = 1024 * 1024
 MAX_TYPES = 1024
 # Values nested deeper than this are refused rather than recursed into.
 MAX_DEPTH = 100
+# Values (elements, fields, definitions' parts) decoded for one top-level value: a bound on the
+# time one message can hold the event loop (about 1 µs each); LogInfo's argument is a handful.
+MAX_VALUES = 50_000
 
 # The ids every stream knows (encoding/gob/type.go).
 BOOL, INT, UINT, FLOAT, BYTES, STRING, COMPLEX, INTERFACE = range(1, 9)
@@ -231,13 +234,14 @@ class StreamDecoder:
         self._max_types = max_types
         self._buf = bytearray()
         self._messages: deque[bytes] = deque()
-        self._queued = 0  # bytes in `_messages`, bounded as one message is
+        self._queued = 0  # bytes in `_messages`: the messages of a value not complete yet
         self._types: dict[int, WireType | None] = {}
         self._checked: dict[tuple[int, GoStruct], str | None] = {}
         # The attempt at the current item: messages it used, types it defined.
         self._reader = _Reader()
         self._taken = 0
         self._defined: list[int] = []
+        self._budget = MAX_VALUES
 
     @property
     def pending(self) -> bool:
@@ -304,15 +308,19 @@ class StreamDecoder:
             raise FrameError("gob: unknown type id or corrupted data")
 
     def _queue(self, body: bytes) -> None:
-        self._queued += len(body) + 1
-        if self._queued > self._max_message:
-            raise FrameError(f"a value spans more than {self._max_message} bytes")
+        if not body:  # Go's decoder skips an empty message wherever it reads one
+            return
+        self._queued += len(body)
+        # A value may come with definitions (a few bytes each) and, in an interface, more.
+        if self._queued > 2 * self._max_message:
+            raise FrameError(f"a value spans more than {2 * self._max_message} bytes")
         self._messages.append(body)
 
     def _item(self) -> Item | None:
         """The next value if its messages are all here; None (and no change) if not."""
         self._taken = 0
         self._defined = []
+        self._budget = MAX_VALUES
         try:
             item = self._decode_item()
         except _NeedMore:
@@ -320,7 +328,7 @@ class StreamDecoder:
                 del self._types[tid]
             return None
         for _ in range(self._taken):
-            self._queued -= len(self._messages.popleft()) + 1
+            self._queued -= len(self._messages.popleft())
         return item
 
     def _next_message(self) -> None:
@@ -336,7 +344,7 @@ class StreamDecoder:
         r.buf, r.pos = b"", 0
         try:
             while True:
-                while not r.remaining:  # an empty message is skipped, as Go skips it
+                if not r.remaining:
                     self._next_message()
                 tid = r.sint()
                 if tid >= 0:
@@ -394,6 +402,9 @@ class StreamDecoder:
     def _value(self, tid: int, r: _Reader, types: Mapping[int, WireType | None], depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise GobError(f"gob: values nested deeper than {MAX_DEPTH}")
+        self._budget -= 1
+        if self._budget < 0:
+            raise GobError(f"gob: a value made of more than {MAX_VALUES} values")
         if tid == STRING:
             return r.take(r.length("string")).decode("utf-8", "replace")
         if tid == UINT:
@@ -453,7 +464,7 @@ class StreamDecoder:
             return
         r.pos += n
         while True:
-            while not r.remaining:
+            if not r.remaining:
                 self._next_message()
             tid = r.sint()
             if tid >= 0:
