@@ -110,35 +110,48 @@ def client_codec(codec: Codec) -> ClientCodec:
     return JsonClientCodec()
 
 
-class GobServerCodec:
-    name: Codec = "gob"
+class _GobStream:
+    """One gob stream each way; what comes in is pairs of a header and the value after it."""
 
-    def __init__(self) -> None:
+    def __init__(self, header_type: gob.GoStruct, header_error: str) -> None:
         self._decoder = gob.StreamDecoder()
         self._encoder = gob.Encoder()
+        self._header_type = header_type
+        self._header_error = header_error
         self._header: dict[str, Any] | None = None
 
     @property
     def pending(self) -> bool:
         return self._header is not None or self._decoder.pending
 
-    def feed(self, data: bytes) -> Iterator[Call]:
-        return self._calls(self._decoder.feed(data))
+    def _pairs(self, data: bytes) -> Iterator[tuple[dict[str, Any], gob.Item]]:
+        # The bytes are taken now; the values come as the caller iterates.
+        return self._paired(self._decoder.feed(data))
 
-    def _calls(self, items: Iterator[gob.Item]) -> Iterator[Call]:
+    def _paired(self, items: Iterator[gob.Item]) -> Iterator[tuple[dict[str, Any], gob.Item]]:
         try:
             for item in items:
                 if self._header is None:
                     try:
-                        self._header = self._decoder.read_struct(item, REQUEST)
+                        self._header = self._decoder.read_struct(item, self._header_type)
                     except gob.GobError as exc:
-                        # Go's server gives up on a connection whose header it cannot read.
-                        raise StreamError(f"rpc: server cannot decode request: {exc}") from None
+                        # As Go: a header that cannot be read ends the connection.
+                        raise StreamError(f"{self._header_error}: {exc}") from None
                     continue
                 header, self._header = self._header, None
-                yield Call(header["ServiceMethod"], header["Seq"], item)
+                yield header, item
         except gob.FrameError as exc:
             raise StreamError(str(exc)) from None
+
+
+class GobServerCodec(_GobStream):
+    name: Codec = "gob"
+
+    def __init__(self) -> None:
+        super().__init__(REQUEST, "rpc: server cannot decode request")
+
+    def feed(self, data: bytes) -> Iterator[Call]:
+        return (Call(h["ServiceMethod"], h["Seq"], body) for h, body in self._pairs(data))
 
     def args(self, call: Call, target: gob.GoStruct) -> dict[str, str]:
         try:
@@ -155,41 +168,28 @@ class GobServerCodec:
         return self._encoder.encode_struct(RESPONSE, header) + body
 
 
-class GobClientCodec:
+class GobClientCodec(_GobStream):
     def __init__(self) -> None:
-        self._decoder = gob.StreamDecoder()
-        self._encoder = gob.Encoder()
-        self._header: dict[str, Any] | None = None
+        super().__init__(RESPONSE, "bad reply header")
 
     def request(self, seq: int, method: str, arg_type: gob.GoStruct, arg: dict[str, Any]) -> bytes:
         header = self._encoder.encode_struct(REQUEST, {"ServiceMethod": method, "Seq": seq})
         return header + self._encoder.encode_struct(arg_type, arg)
 
     def feed(self, data: bytes) -> Iterator[Reply]:
-        return self._replies(self._decoder.feed(data))
+        return self._replies(self._pairs(data))
 
-    def _replies(self, items: Iterator[gob.Item]) -> Iterator[Reply]:
-        try:
-            for item in items:
-                if self._header is None:
-                    try:
-                        self._header = self._decoder.read_struct(item, RESPONSE)
-                    except gob.GobError as exc:
-                        raise StreamError(f"bad reply header: {exc}") from None
-                    continue
-                header, self._header = self._header, None
-                if header["Error"]:
-                    yield Reply(header["Seq"], None, header["Error"])
-                    continue
-                try:
-                    result = self._decoder.read_string(item)
-                except gob.GobError as exc:
-                    # As Go's client: that call fails, the connection goes on.
-                    yield Reply(header["Seq"], None, f"reading body {exc}")
-                    continue
-                yield Reply(header["Seq"], result, None)
-        except gob.FrameError as exc:
-            raise StreamError(str(exc)) from None
+    def _replies(self, pairs: Iterator[tuple[dict[str, Any], gob.Item]]) -> Iterator[Reply]:
+        for header, body in pairs:
+            seq = header["Seq"]
+            if header["Error"]:
+                yield Reply(seq, None, header["Error"])
+                continue
+            try:
+                yield Reply(seq, self._decoder.read_string(body), None)
+            except gob.GobError as exc:
+                # As Go's client: that call fails, the connection goes on.
+                yield Reply(seq, None, f"reading body {exc}")
 
 
 _MISSING: Any = object()
