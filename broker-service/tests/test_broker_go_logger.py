@@ -16,8 +16,6 @@ from devkit.golang import GoServer
 from devkit.process import ServiceProcess
 from devkit.wait import await_for, http_status
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 async def original_broker(

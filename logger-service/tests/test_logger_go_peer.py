@@ -23,8 +23,6 @@ SEQUENTIAL, PIPELINED = 5, 25
 # two calls whose argument has other fields besides Name and Data, in another order.
 STORED = {"gob": SEQUENTIAL + PIPELINED + 1 + 2, "jsonrpc": SEQUENTIAL + PIPELINED + 1}
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="session")
 def go_client(go_program: Callable[[Path, str], Path]) -> Path:
