@@ -7,7 +7,7 @@
 - Keys match field names case-insensitively (`{"Action":"log","Log":{"Name":..}}` is the
   same request as the lower-case one); of several keys for one field the last wins, as each
   one Go decodes overwrites the field. `GoModel` applies that rule to a pydantic model and
-  `go_fields` to a plain object (the JSON-RPC door).
+  `go_fields` to a plain object.
 """
 
 from collections.abc import Iterable
