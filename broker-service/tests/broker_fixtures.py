@@ -4,27 +4,36 @@
 database), mail (to the session's mail catcher), the listener (on RabbitMQ, with a per-run
 exchange and queues) and the broker, whose RabbitMQ connection goes through a proxy the
 outage tests can cut. Fixtures hand each part out by name.
+
+The original Go logger, for a broker in front of it: its RPC door is `go_logger` (Go's
+net/rpc with gob, `logger-service/tests/gopeer/logger`), and its gRPC door, which has no
+health service, is `grpc_without_health` (a grpc.aio server with the LogService only).
 """
 
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aio_pika
+import grpc
 import httpx
 import pytest
+from devkit.golang import GoServer
 from devkit.mail import Catcher
 from devkit.net import free_port
 from devkit.process import ServiceProcess
 from devkit.proxy import TcpProxy
 from devkit.wait import http_status, wait_for
+from logs_proto import logs_pb2, logs_pb2_grpc
 from pymongo import MongoClient
 from pymongo.collection import Collection
 
 Doc = dict[str, Any]
+GOPEER = Path(__file__).resolve().parents[2] / "logger-service" / "tests" / "gopeer"
 
 # What a public answer must never carry: an address, a port, a URL.
 _INTERNAL = re.compile(r"\b\d{1,3}(\.\d{1,3}){3}\b|://|\blocalhost\b|:\d{2,5}\b|\[::")
@@ -190,3 +199,41 @@ def broker_ready(broker_proc: ServiceProcess) -> Iterator[None]:
     """After an outage test: the whole system answers again before the next test starts."""
     yield
     wait_for(lambda: http_status(broker_proc.url + "/ready") == 200, 30, what="broker ready")
+
+
+@pytest.fixture(scope="session")
+def go_logger(go_program: Callable[[Path, str], Path]) -> Iterator[GoServer]:
+    """The original logger's RPC door in Go; `.received` lists the payloads it got."""
+    server = GoServer(go_program(GOPEER, "logger")).start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class LogServiceOnly(logs_pb2_grpc.LogServiceServicer):
+    """WriteLog as the original answered it, and nothing else: no health service."""
+
+    received: list[tuple[str, str]] = field(default_factory=list)
+
+    async def WriteLog(
+        self, request: logs_pb2.LogRequest, context: grpc.aio.ServicerContext[object, object]
+    ) -> logs_pb2.LogResponse:
+        self.received.append((request.logEntry.name, request.logEntry.data))
+        return logs_pb2.LogResponse(result="logged!")
+
+
+@dataclass(frozen=True)
+class GrpcStandIn:
+    target: str
+    service: LogServiceOnly
+
+
+@pytest.fixture(scope="session")
+async def grpc_without_health() -> AsyncIterator[GrpcStandIn]:
+    server = grpc.aio.server()
+    service = LogServiceOnly()
+    logs_pb2_grpc.add_LogServiceServicer_to_server(service, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    yield GrpcStandIn(f"127.0.0.1:{port}", service)
+    await server.stop(grace=1)

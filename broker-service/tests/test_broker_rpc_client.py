@@ -1,16 +1,45 @@
-"""The JSON-RPC pool against a real TCP server speaking Go's jsonrpc framing."""
+"""The RPC pool against a real TCP server speaking Go's net/rpc, in each of its two codecs."""
 
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 import pytest
 from broker_service.rpc_client import RpcPool, log_info
+from devkit.net import free_port
 from svckit.errors import DownstreamTimeout, DownstreamUnavailable
-from svckit.jsonrpc import StreamDecoder, response
+from svckit.netrpc import LOG_INFO, RPC_PAYLOAD, Call, Codec, ServerCodec, server_codec
 
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+CODECS: tuple[Codec, ...] = ("jsonrpc", "gob")
+# Bytes each codec cannot read: not a JSON object; a gob length byte announcing 128 bytes.
+GARBAGE = {"jsonrpc": b"this is not json\n", "gob": b"\x80"}
+
+
+class Peer:
+    """The server's side of one connection: the codec its first byte picks, calls, answers."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.codec: ServerCodec | None = None
+
+    async def calls(self) -> AsyncIterator[Call]:
+        while chunk := await self.reader.read(65536):
+            if self.codec is None:
+                self.codec = server_codec(chunk[0])
+            for call in self.codec.feed(chunk):
+                yield call
+
+    def name(self, call: Call) -> str:
+        assert self.codec is not None
+        return self.codec.args(call, RPC_PAYLOAD)["Name"]
+
+    def answer(self, call: Call, result: str | None = None, error: str | None = None) -> None:
+        assert self.codec is not None
+        self.writer.write(self.codec.reply(call, result, error))
+
+
+Handler = Callable[[Peer], Awaitable[None]]
 
 
 class RpcServer:
@@ -19,13 +48,16 @@ class RpcServer:
     def __init__(self) -> None:
         self.handler: Handler | None = None
         self.connections = 0
+        self.peers: list[Peer] = []
         self.server: asyncio.Server | None = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         assert self.handler is not None
+        peer = Peer(reader, writer)
+        self.peers.append(peer)
         try:
-            await self.handler(reader, writer)
+            await self.handler(peer)
         finally:
             writer.close()
 
@@ -35,18 +67,10 @@ class RpcServer:
         return f"127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
 
 
-async def frames(reader: asyncio.StreamReader) -> AsyncIterator[dict[str, Any]]:
-    decoder = StreamDecoder()
-    while chunk := await reader.read(65536):
-        for frame in decoder.feed(chunk):
-            yield frame
-
-
-async def echo_logger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def echo_logger(peer: Peer) -> None:
     """Answers as the logger does, one reply per call."""
-    async for frame in frames(reader):
-        name = frame["params"][0]["Name"]
-        writer.write(response(frame["id"], f"Processed payload via RPC:{name}"))
+    async for call in peer.calls():
+        peer.answer(call, f"Processed payload via RPC:{peer.name(call)}")
 
 
 @pytest.fixture
@@ -57,33 +81,42 @@ async def rpc_server() -> AsyncIterator[RpcServer]:
     srv.server.close()
 
 
+@pytest.fixture(params=CODECS)
+def codec(request: pytest.FixtureRequest) -> Codec:
+    value: Codec = request.param
+    return value
+
+
 async def test_pipelined_replies_out_of_order_reach_their_own_callers(
-    rpc_server: RpcServer,
+    rpc_server: RpcServer, codec: Codec
 ) -> None:
-    async def reverse_order(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        held: list[dict[str, Any]] = []
-        async for frame in frames(reader):
-            held.append(frame)
+    async def reverse_order(peer: Peer) -> None:
+        held: list[Call] = []
+        async for call in peer.calls():
+            held.append(call)
             if len(held) == 20:
-                for f in reversed(held):
-                    writer.write(response(f["id"], f"reply to {f['params'][0]['Name']}"))
+                for c in reversed(held):
+                    peer.answer(c, f"reply to {peer.name(c)}")
                 held.clear()
 
     rpc_server.handler = reverse_order
-    pool = RpcPool(rpc_server.addr, size=1, timeout=5)
+    pool = RpcPool(rpc_server.addr, size=1, timeout=5, codec=codec)
     try:
         results = await asyncio.gather(
-            *(pool.call("RPCServer.LogInfo", {"Name": f"n{i}", "Data": "d"}) for i in range(20))
+            *(pool.call(LOG_INFO, RPC_PAYLOAD, {"Name": f"n{i}", "Data": "d"}) for i in range(20))
         )
     finally:
         await pool.close()
     assert results == [f"reply to n{i}" for i in range(20)]
     assert rpc_server.connections == 1
+    assert [p.codec.name for p in rpc_server.peers if p.codec is not None] == [codec]
 
 
-async def test_a_hundred_calls_share_the_pool_s_few_connections(rpc_server: RpcServer) -> None:
+async def test_a_hundred_calls_share_the_pool_s_few_connections(
+    rpc_server: RpcServer, codec: Codec
+) -> None:
     rpc_server.handler = echo_logger
-    pool = RpcPool(rpc_server.addr, size=3, timeout=5)
+    pool = RpcPool(rpc_server.addr, size=3, timeout=5, codec=codec)
     try:
         replies = await asyncio.gather(*(log_info(pool, f"e{i}", "x") for i in range(100)))
     finally:
@@ -93,16 +126,16 @@ async def test_a_hundred_calls_share_the_pool_s_few_connections(rpc_server: RpcS
 
 
 async def test_a_dying_connection_fails_its_calls_with_502_and_the_next_call_redials(
-    rpc_server: RpcServer,
+    rpc_server: RpcServer, codec: Codec
 ) -> None:
-    async def die_on_first_call(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def die_on_first_call(peer: Peer) -> None:
         if rpc_server.connections == 1:
-            await reader.read(1)  # a call arrived: drop the connection without answering
+            await peer.reader.read(1)  # a call arrived: drop the connection without answering
             return
-        await echo_logger(reader, writer)
+        await echo_logger(peer)
 
     rpc_server.handler = die_on_first_call
-    pool = RpcPool(rpc_server.addr, size=1, timeout=5)
+    pool = RpcPool(rpc_server.addr, size=1, timeout=5, codec=codec)
     try:
         started = time.monotonic()
         with pytest.raises(DownstreamUnavailable) as failed:
@@ -116,13 +149,36 @@ async def test_a_dying_connection_fails_its_calls_with_502_and_the_next_call_red
     assert rpc_server.connections == 2
 
 
-async def test_a_silent_server_is_504_at_the_deadline(rpc_server: RpcServer) -> None:
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        async for _ in frames(reader):
+async def test_garbage_from_the_server_is_502_and_the_next_call_redials(
+    rpc_server: RpcServer, codec: Codec
+) -> None:
+    async def garbage_first(peer: Peer) -> None:
+        if rpc_server.connections == 1:
+            async for _ in peer.calls():
+                peer.writer.write(GARBAGE[codec])
+                await peer.reader.read()  # until the pool hangs up
+            return
+        await echo_logger(peer)
+
+    rpc_server.handler = garbage_first
+    pool = RpcPool(rpc_server.addr, size=1, timeout=5, codec=codec)
+    try:
+        with pytest.raises(DownstreamUnavailable, match="the connection was lost") as failed:
+            await log_info(pool, "event", "garbled")
+        assert failed.value.status == 502
+        assert "bad reply" in failed.value.detail
+        assert await log_info(pool, "event", "again") == "Processed payload via RPC:event"
+    finally:
+        await pool.close()
+
+
+async def test_a_silent_server_is_504_at_the_deadline(rpc_server: RpcServer, codec: Codec) -> None:
+    async def silent(peer: Peer) -> None:
+        async for _ in peer.calls():
             pass
 
     rpc_server.handler = silent
-    pool = RpcPool(rpc_server.addr, size=1, timeout=0.3)
+    pool = RpcPool(rpc_server.addr, size=1, timeout=0.3, codec=codec)
     try:
         started = time.monotonic()
         with pytest.raises(DownstreamTimeout) as late:
@@ -133,24 +189,29 @@ async def test_a_silent_server_is_504_at_the_deadline(rpc_server: RpcServer) -> 
     assert late.value.status == 504
 
 
-async def test_an_error_reply_is_502_with_the_logger_s_message(rpc_server: RpcServer) -> None:
-    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        async for frame in frames(reader):
-            writer.write(response(frame["id"], error="store unavailable"))
+async def test_an_error_reply_is_502_with_the_logger_s_message_and_the_connection_serves_on(
+    rpc_server: RpcServer, codec: Codec
+) -> None:
+    async def refuse_the_first(peer: Peer) -> None:
+        async for call in peer.calls():
+            if peer.name(call) == "refused":
+                peer.answer(call, error="store unavailable")
+            else:
+                peer.answer(call, f"Processed payload via RPC:{peer.name(call)}")
 
-    rpc_server.handler = refuse
-    pool = RpcPool(rpc_server.addr, size=1, timeout=2)
+    rpc_server.handler = refuse_the_first
+    pool = RpcPool(rpc_server.addr, size=1, timeout=2, codec=codec)
     try:
         with pytest.raises(DownstreamUnavailable, match="store unavailable"):
-            await log_info(pool, "event", "x")
+            await log_info(pool, "refused", "x")
+        assert await log_info(pool, "next", "x") == "Processed payload via RPC:next"
     finally:
         await pool.close()
+    assert rpc_server.connections == 1
 
 
-async def test_nothing_listening_is_502_at_once() -> None:
-    from devkit.net import free_port
-
-    pool = RpcPool(f"127.0.0.1:{free_port()}", size=2, timeout=2)
+async def test_nothing_listening_is_502_at_once(codec: Codec) -> None:
+    pool = RpcPool(f"127.0.0.1:{free_port()}", size=2, timeout=2, codec=codec)
     started = time.monotonic()
     with pytest.raises(DownstreamUnavailable):
         await log_info(pool, "event", "x")

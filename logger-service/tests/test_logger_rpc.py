@@ -1,4 +1,4 @@
-"""The RPC door speaks Go's net/rpc/jsonrpc: raw frames in, replies and stored documents out."""
+"""The RPC door speaks Go's net/rpc, jsonrpc and gob: raw bytes in; replies, stored docs out."""
 
 import asyncio
 import json
@@ -7,7 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from devkit.process import ServiceProcess
 from pymongo.collection import Collection
+from svckit.netrpc import RPC_PAYLOAD, Reply, client_codec
 
 METHOD = "RPCServer.LogInfo"
 Logs = Collection[dict[str, Any]]
@@ -164,3 +166,87 @@ async def test_many_connections_at_once_are_all_served(
     )
     assert [r["id"] for r in replies] == list(range(10))
     assert logs.count_documents({"name": name}) == 10
+
+
+class GobPeer:
+    """A raw gob peer: Go's `rpc.Dial` framing from svckit.netrpc, bytes sent as we choose."""
+
+    def __init__(self, peer: Any) -> None:
+        self.peer = peer
+        self.codec = client_codec("gob")
+
+    def request(self, seq: int, name: str, data: str = "d", method: str = METHOD) -> bytes:
+        return self.codec.request(seq, method, RPC_PAYLOAD, {"Name": name, "Data": data})
+
+    async def replies(self, count: int) -> list[Reply]:
+        got: list[Reply] = []
+        while len(got) < count:
+            chunk = await asyncio.wait_for(self.peer.reader.read(65536), 5)
+            assert chunk, "the server closed the connection"
+            got += self.codec.feed(chunk)
+        return got
+
+
+def door_log(logger: ServiceProcess, since: int) -> str:
+    return logger.log_path.read_text()[since:]
+
+
+async def test_gob_calls_pipelined_on_one_connection_are_answered_by_seq_and_stored(
+    rpc_connect: Any, rpc_port: int, logs: Logs
+) -> None:
+    gob = GobPeer(await rpc_connect(rpc_port))
+    name = unique("gob")
+    await gob.peer.send(b"".join(gob.request(seq, f"{name}-{seq}") for seq in range(20)))
+    replies = await gob.replies(20)
+    assert sorted(r.seq for r in replies) == list(range(20))
+    for r in replies:
+        assert (r.result, r.error) == (f"Processed payload via RPC:{name}-{r.seq}", None)
+    docs = list(logs.find({"name": {"$regex": f"^{name}-"}}))
+    assert len(docs) == 20
+    assert all(d["created_at"] == d["updated_at"] for d in docs)
+
+
+async def test_a_gob_message_over_the_bound_closes_that_connection_with_one_log_line(
+    rpc_connect: Any, rpc_port: int, logs: Logs, logger: ServiceProcess
+) -> None:
+    since = len(logger.log_path.read_text())
+    big, other = GobPeer(await rpc_connect(rpc_port)), GobPeer(await rpc_connect(rpc_port))
+    name = unique("big")
+    raw = big.request(0, name, "x" * (1024 * 1024))
+    await big.peer.send(raw[: -1000 * 1024])  # the length says enough: the rest is not needed
+    assert await big.peer.closed_by_server()
+    await other.peer.send(other.request(0, name + "-other"))
+    assert (await other.replies(1))[0].error is None
+    assert logs.count_documents({"name": name}) == 0
+    assert door_log(logger, since).count("larger than 1048576") == 1
+
+
+async def test_a_gob_call_cut_short_stores_nothing_and_says_so_once(
+    rpc_connect: Any, rpc_port: int, logs: Logs, logger: ServiceProcess
+) -> None:
+    since = len(logger.log_path.read_text())
+    cut = GobPeer(await rpc_connect(rpc_port))
+    name = unique("gob-cut")
+    await cut.peer.send(cut.request(0, name)[:-4])
+    cut.peer.writer.write_eof()
+    assert await cut.peer.closed_by_server()
+    assert logs.count_documents({"name": name}) == 0
+    assert door_log(logger, since).count("ended inside a call") == 1
+
+
+async def test_gob_and_jsonrpc_connections_at_once_share_the_port_and_the_store(
+    rpc_connect: Any, rpc_port: int, logs: Logs
+) -> None:
+    name = unique("both")
+    gobs = [GobPeer(await rpc_connect(rpc_port)) for _ in range(5)]
+    jsons = [await rpc_connect(rpc_port) for _ in range(5)]
+    for i, g in enumerate(gobs):
+        await g.peer.send(g.request(i, name, f"gob {i}"))
+    replies = await asyncio.gather(
+        *(j.call(METHOD, [{"Name": name, "Data": f"json {i}"}], i) for i, j in enumerate(jsons)),
+        *(g.replies(1) for g in gobs),
+    )
+    assert all(r["error"] is None for r in replies[:5])
+    assert all(r[0].error is None for r in replies[5:])
+    stored = {d["data"] for d in logs.find({"name": name})}
+    assert stored == {f"gob {i}" for i in range(5)} | {f"json {i}" for i in range(5)}

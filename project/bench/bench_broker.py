@@ -34,9 +34,12 @@ from devkit.mongo import secantus_argv
 from devkit.net import answers, free_port
 from devkit.process import ServiceProcess
 from devkit.wait import wait_for
+from svckit.netrpc import Codec
 
 CONCURRENCY = 32
 CLIENTS_IN_FLIGHT = 100
+# The broker's default; the direct calls it is compared with use the same.
+RPC_CODEC: Codec = "gob"
 ENTRY = {"name": "bench", "data": "Some kind of data"}
 
 # The hello-world: the same FastAPI, uvicorn and logging set-up as every service (svckit.serve),
@@ -174,6 +177,7 @@ async def main(quick: bool) -> list[benchkit.Result]:
                 "LOGGER_URL": logger.url,
                 "LOGGER_RPC_ADDR": rpc_addr,
                 "LOGGER_GRPC_ADDR": grpc_addr,
+                "LOGGER_RPC_CODEC": RPC_CODEC,
                 "LOG_LEVEL": "ERROR",  # auth, mail and RabbitMQ are not needed here
             },
             log_dir=scratch,
@@ -198,7 +202,7 @@ async def main(quick: bool) -> list[benchkit.Result]:
                 benchkit.Result("broker POST / (vs hello-world)", hit, "req/s", hello, 0.9)
             )
 
-            pool = RpcPool(rpc_addr, size=4, timeout=10)
+            pool = RpcPool(rpc_addr, size=4, timeout=10, codec=RPC_CODEC)
 
             async def direct_rpc() -> None:
                 await log_info(pool, ENTRY["name"], ENTRY["data"])

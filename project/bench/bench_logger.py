@@ -3,14 +3,14 @@
 One SecantusDB (a process of its own, so the load generator does not share its interpreter)
 and one logger process on it. First the floor: raw `insert_one` of the logger's documents
 into the logger's own collection (same indexes), serial and 32 in flight. Then the same
-writes through each door: HTTP `POST /log` (aiohttp), RPC `RPCServer.LogInfo` (one
-connection, calls pipelined as Go's rpc.Client does) and gRPC `WriteLog`. Goal: every door
-at least 0.8 of raw at the same concurrency.
+writes through each door: HTTP `POST /log` (aiohttp), RPC `RPCServer.LogInfo` in each of Go's
+two net/rpc codecs on the same port, gob and jsonrpc (one connection each, calls pipelined as
+Go's rpc.Client does, through the broker's pool), and gRPC `WriteLog`. Goal: every door at
+least 0.8 of raw at the same concurrency.
 """
 
 import asyncio
 import contextlib
-import itertools
 import shutil
 import subprocess
 import tempfile
@@ -22,51 +22,18 @@ from typing import Any
 import aiohttp
 import benchkit
 import grpc
+from broker_service.rpc_client import RpcPool, log_info
 from devkit.mongo import secantus_argv
 from devkit.net import answers, free_port
 from devkit.process import ServiceProcess
 from devkit.wait import await_for, http_status, wait_for
 from logs_proto import logs_pb2, logs_pb2_grpc
 from pymongo import AsyncMongoClient
-from svckit.jsonrpc import StreamDecoder, request
 
 GOAL = 0.8
 CONCURRENCY = (1, 32)
 DATABASE = "bench_logs"
 DATA = "x" * 64
-
-
-class RpcClient:
-    """A pipelining net/rpc/jsonrpc client: many calls in flight on one connection."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader, self._writer = reader, writer
-        self._ids = itertools.count()
-        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._reading = asyncio.create_task(self._read())
-
-    @classmethod
-    async def connect(cls, port: int) -> "RpcClient":
-        return cls(*await asyncio.open_connection("127.0.0.1", port))
-
-    async def _read(self) -> None:
-        decoder = StreamDecoder()
-        while chunk := await self._reader.read(65536):
-            for reply in decoder.feed(chunk):
-                self._waiting.pop(reply["id"]).set_result(reply)
-
-    async def call(self, name: str) -> None:
-        call_id = next(self._ids)
-        done = asyncio.get_running_loop().create_future()
-        self._waiting[call_id] = done
-        self._writer.write(request("RPCServer.LogInfo", {"Name": name, "Data": DATA}, call_id))
-        reply = await done
-        if reply["error"] is not None:
-            raise RuntimeError(reply["error"])
-
-    async def close(self) -> None:
-        self._reading.cancel()
-        self._writer.close()
 
 
 def start_secantus(data: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -147,7 +114,9 @@ async def main(quick: bool) -> list[benchkit.Result]:
             aiohttp.ClientSession(base_url=svc.url, connector=connector) as http,
             grpc.aio.insecure_channel(f"127.0.0.1:{svc.env['GRPC_PORT']}") as channel,
         ):
-            rpc = await RpcClient.connect(int(svc.env["RPC_PORT"]))
+            rpc_addr = f"127.0.0.1:{svc.env['RPC_PORT']}"
+            gob_rpc = RpcPool(rpc_addr, size=1, timeout=10, codec="gob")
+            json_rpc = RpcPool(rpc_addr, size=1, timeout=10, codec="jsonrpc")
             stub = logs_pb2_grpc.LogServiceStub(channel)
             grpc_request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name="grpc", data=DATA))
 
@@ -157,18 +126,29 @@ async def main(quick: bool) -> list[benchkit.Result]:
                         raise RuntimeError(f"HTTP {r.status}")
                     await r.read()
 
-            async def via_rpc() -> None:
-                await rpc.call("rpc")
+            async def via_gob() -> None:
+                await log_info(gob_rpc, "rpc-gob", DATA)
+
+            async def via_jsonrpc() -> None:
+                await log_info(json_rpc, "rpc-jsonrpc", DATA)
 
             async def via_grpc() -> None:
                 await stub.WriteLog(grpc_request, timeout=10)
 
-            doors = {"HTTP POST /log": via_http, "RPC LogInfo": via_rpc, "gRPC WriteLog": via_grpc}
-            for door, call in doors.items():
-                for n in CONCURRENCY:
-                    load = await measure(door, call, n, seconds)
-                    results.append(figure(door, load, n, floor[n]))
-            await rpc.close()
+            doors = {
+                "HTTP POST /log": via_http,
+                "RPC LogInfo (gob)": via_gob,
+                "RPC LogInfo (jsonrpc)": via_jsonrpc,
+                "gRPC WriteLog": via_grpc,
+            }
+            try:
+                for door, call in doors.items():
+                    for n in CONCURRENCY:
+                        load = await measure(door, call, n, seconds)
+                        results.append(figure(door, load, n, floor[n]))
+            finally:
+                await gob_rpc.close()
+                await json_rpc.close()
         await store.close()
     finally:
         with contextlib.suppress(AssertionError):

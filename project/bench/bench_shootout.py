@@ -1,11 +1,12 @@
 """The protocol shoot-out: the same log entry, end to end through the broker, over each door.
 
 Doors: `/log-http` (broker → logger HTTP), `/handle` with action `log` (broker → logger
-JSON-RPC), `/log-grpc` (broker → logger gRPC) and `/log-rabbit` (broker → RabbitMQ, answered
-after the publisher confirm; the listener then forwards to the logger's HTTP door). Each runs
-at 1, 8, 32 and 128 requests in flight for a fixed time. Figures: requests per second, latency
-p50/p95/p99, and the CPU seconds per 1000 requests of each process involved, counted from the
-start of the load until every accepted entry is stored in MongoDB.
+net/rpc, in the broker's default codec), `/log-grpc` (broker → logger gRPC) and `/log-rabbit`
+(broker → RabbitMQ, answered after the publisher confirm; the listener then forwards to the
+logger's HTTP door). Each runs at 1, 8, 32 and 128 requests in flight for a fixed time.
+Figures: requests per second, latency p50/p95/p99, and the CPU seconds per 1000 requests of
+each process involved, counted from the start of the load until every accepted entry is
+stored in MongoDB.
 
 The system runs as the tests run it: SecantusDB (MongoDB wire) in a process of its own,
 the logger, listener and broker as real processes on free ports, the real RabbitMQ with this

@@ -41,7 +41,12 @@ async def open_clients(settings: BrokerSettings, readiness: Readiness) -> AsyncI
         auth=Downstream(http, "authentication-service", settings.auth_url, settings.auth_timeout),
         mail=Downstream(http, "mail-service", settings.mail_url, settings.mail_timeout),
         logger=Downstream(http, "logger-service", settings.logger_url, settings.logger_timeout),
-        rpc=RpcPool(settings.logger_rpc_addr, settings.rpc_pool_size, settings.logger_timeout),
+        rpc=RpcPool(
+            settings.logger_rpc_addr,
+            settings.rpc_pool_size,
+            settings.logger_timeout,
+            settings.logger_rpc_codec,
+        ),
         grpc=grpc_logger,
         rabbit=publisher,
     )

@@ -58,11 +58,23 @@ class GrpcLogger:
         return result
 
     async def check(self) -> None:
-        """For `/ready`: the standard health service reports SERVING."""
+        """For `/ready`: the standard health service reports SERVING.
+
+        A server without that service (the original Go logger has none) answers UNIMPLEMENTED;
+        then the channel being connected is all there is to know.
+        """
         assert self._health is not None, "start() first"
+        assert self._channel is not None
         try:
             reply = await self._health(health_pb2.HealthCheckRequest(), timeout=1.0)
         except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
+                state = self._channel.get_state(try_to_connect=True)
+                if state != grpc.ChannelConnectivity.READY:
+                    raise RuntimeError(
+                        f"no health service, and the channel is {state.name}"
+                    ) from None
+                return
             raise RuntimeError(f"{exc.code().name}: {exc.details()}") from None
         if reply.status != health_pb2.HealthCheckResponse.SERVING:
             raise RuntimeError(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))

@@ -1,8 +1,10 @@
-"""A small pool of persistent TCP connections to the logger's JSON-RPC door (Go's jsonrpc codec).
+"""A small pool of persistent TCP connections to the logger's RPC door, in either Go codec.
 
-Calls are pipelined: each connection writes requests as they come and one reader task per
-connection resolves the waiting futures by the echoed `id`. A connection that dies fails its
-in-flight calls with 502 and is dialled again by the next call that picks it.
+`LOGGER_RPC_CODEC` picks gob (Go's `net/rpc` default, which the original logger served) or
+Go's `net/rpc/jsonrpc`; the codec (`svckit.netrpc`) is all that differs. Calls are pipelined:
+each connection writes requests as they come and one reader task per connection resolves the
+waiting futures by the reply's `Seq` (or `id`). A connection that dies fails its in-flight
+calls with 502 and is dialled again by the next call that picks it.
 """
 
 import asyncio
@@ -12,7 +14,9 @@ import logging
 from typing import Any
 
 from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError
-from svckit.jsonrpc import FrameError, StreamDecoder, request
+from svckit.gob import GoStruct
+from svckit.netrpc import LOG_INFO, RPC_PAYLOAD, ClientCodec, Codec, Reply, StreamError
+from svckit.netrpc import client_codec as new_codec
 
 from broker_service.failures import cannot_connect
 
@@ -22,25 +26,29 @@ SERVICE = "logger-rpc"
 
 
 class _Connection:
-    """One TCP connection with its reader task and the calls waiting on it."""
+    """One TCP connection with its codec, its reader task and the calls waiting on it."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, codec: ClientCodec
+    ) -> None:
         self.writer = writer
-        self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._ids = itertools.count()
+        self.codec = codec
+        self.pending: dict[int, asyncio.Future[Reply]] = {}
+        self._seqs = itertools.count()
         self._reader_task = asyncio.create_task(self._read(reader))
 
     @property
     def alive(self) -> bool:
         return not self._reader_task.done()
 
-    async def call(self, method: str, arg: Any) -> dict[str, Any]:
-        call_id = next(self._ids)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self.pending[call_id] = future
+    async def call(self, method: str, arg_type: GoStruct, arg: dict[str, Any]) -> Reply:
+        seq = next(self._seqs)
+        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self.pending[seq] = future
         try:
-            # write() is synchronous, so concurrent callers never interleave their frames.
-            self.writer.write(request(method, arg, call_id))
+            # Encoding and write() are synchronous, so concurrent callers never interleave
+            # their frames, and a gob type is defined on the stream before its first value.
+            self.writer.write(self.codec.request(seq, method, arg_type, arg))
             await self.writer.drain()
             return await future
         except OSError as exc:
@@ -48,20 +56,19 @@ class _Connection:
                 SERVICE, "the connection was lost", detail=repr(exc)
             ) from None
         finally:
-            self.pending.pop(call_id, None)
+            self.pending.pop(seq, None)
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
-        decoder = StreamDecoder()
         detail = "the logger closed the connection"
         try:
             while chunk := await reader.read(65536):
-                for frame in decoder.feed(chunk):
-                    call_id = frame.get("id")
-                    future = self.pending.get(call_id) if isinstance(call_id, int) else None
+                for reply in self.codec.feed(chunk):
+                    seq = reply.seq
+                    future = self.pending.get(seq) if isinstance(seq, int) else None
                     if future is not None and not future.done():
-                        future.set_result(frame)
-        except FrameError as exc:
-            detail = f"bad reply frame: {exc}"
+                        future.set_result(reply)
+        except StreamError as exc:
+            detail = f"bad reply: {exc}"
         except OSError as exc:
             detail = f"connection lost: {exc!r}"
         finally:
@@ -88,28 +95,29 @@ class _Connection:
 
 
 class RpcPool:
-    """`size` lazily dialled connections to `host:port`, picked round-robin."""
+    """`size` lazily dialled connections to `host:port` speaking `codec`, picked round-robin."""
 
-    def __init__(self, addr: str, size: int, timeout: float) -> None:
+    def __init__(self, addr: str, size: int, timeout: float, codec: Codec) -> None:
         host, _, port = addr.rpartition(":")
         self.host = host or "127.0.0.1"
         self.port = int(port)
         self.timeout = timeout
+        self.codec = codec
         self._slots: list[_Connection | None] = [None] * max(1, size)
         self._locks = [asyncio.Lock() for _ in self._slots]
         self._next = itertools.cycle(range(len(self._slots)))
 
-    async def call(self, method: str, arg: Any) -> Any:
-        """The call's `result`; its deadline covers dialling, writing and the reply."""
+    async def call(self, method: str, arg_type: GoStruct, arg: dict[str, Any]) -> Any:
+        """The call's result; its deadline covers dialling, writing and the reply."""
         try:
             async with asyncio.timeout(self.timeout):
                 conn = await self._connection(next(self._next))
-                reply = await conn.call(method, arg)
+                reply = await conn.call(method, arg_type, arg)
         except TimeoutError:
             raise DownstreamTimeout(SERVICE, self.timeout) from None
-        if reply.get("error") is not None:
-            raise DownstreamUnavailable(SERVICE, str(reply["error"]))
-        return reply.get("result")
+        if reply.error is not None:
+            raise DownstreamUnavailable(SERVICE, reply.error)
+        return reply.result
 
     async def check(self) -> None:
         """For `/ready`: a connection is open (dialled now if none is)."""
@@ -126,7 +134,7 @@ class RpcPool:
                     reader, writer = await asyncio.open_connection(self.host, self.port)
                 except OSError as exc:
                     raise cannot_connect(SERVICE, f"{self.host}:{self.port}", exc) from None
-                conn = self._slots[slot] = _Connection(reader, writer)
+                conn = self._slots[slot] = _Connection(reader, writer, new_codec(self.codec))
             return conn
 
     async def close(self) -> None:
@@ -137,8 +145,8 @@ class RpcPool:
 
 
 async def log_info(pool: RpcPool, name: str, data: str) -> str:
-    """`RPCServer.LogInfo {Name, Data}` → the logger's reply string."""
-    result = await pool.call("RPCServer.LogInfo", {"Name": name, "Data": data})
+    """`RPCServer.LogInfo(RPCPayload{Name, Data})` → the logger's reply string."""
+    result = await pool.call(LOG_INFO, RPC_PAYLOAD, {"Name": name, "Data": data})
     if not isinstance(result, str):
         raise ServiceError(502, f"{SERVICE} answered {result!r} instead of a string")
     return result

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
+from svckit.netrpc import Codec
 from svckit.settings import ServiceSettings
 
 
@@ -14,6 +15,9 @@ class BrokerSettings(ServiceSettings):
     mail_url: str = "http://127.0.0.1:8083"
     logger_url: str = "http://127.0.0.1:8084"
     logger_rpc_addr: str = "127.0.0.1:5001"
+    # Go's net/rpc codec for that door: gob is what the original broker spoke and what both
+    # our logger and the original Go logger serve; jsonrpc only our logger does.
+    logger_rpc_codec: Codec = "gob"
     logger_grpc_addr: str = "127.0.0.1:50001"
     rabbit_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     exchange: str = "logs_topic"
@@ -31,7 +35,7 @@ class BrokerSettings(ServiceSettings):
     rabbit_timeout: float = 5.0
     # Open connections the pooled HTTP client keeps per downstream host.
     http_max_connections: int = 100
-    # Persistent TCP connections to the logger's JSON-RPC door; calls are pipelined on each.
+    # Persistent TCP connections to the logger's RPC door; calls are pipelined on each.
     rpc_pool_size: int = 4
 
     @field_validator("cors_origins", mode="before")

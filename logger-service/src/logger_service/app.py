@@ -60,7 +60,9 @@ def build_app(settings: LoggerSettings) -> FastAPI:
 
     app = create_app(
         "logger-service",
-        description="Stores log entries in MongoDB; HTTP here, Go net/rpc/jsonrpc and gRPC beside.",
+        description=(
+            "Stores log entries in MongoDB; HTTP here, Go net/rpc (gob, jsonrpc) and gRPC beside."
+        ),
         lifespan=lifespan,
     )
     app.include_router(router)

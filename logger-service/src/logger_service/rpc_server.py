@@ -1,97 +1,28 @@
-"""The RPC door: `RPCServer.LogInfo` over TCP in the wire format of Go's `net/rpc/jsonrpc`.
+"""The RPC door: `RPCServer.LogInfo` over TCP as Go's `net/rpc` serves it, in either codec.
 
-Each connection is a stream of request objects. Calls run concurrently (as Go's server runs
-each in its own goroutine) and each reply carries its call's `id`, so a slow write does not
-hold up the calls behind it. Error texts are Go's where a Go peer may match on them. A stream
-that is not JSON objects, or a request whose header Go could not decode, closes that
-connection only, after the calls already read are answered.
+A connection's first byte picks its codec (`svckit.netrpc`): `{` starts Go's
+`net/rpc/jsonrpc`, anything else is gob, the default codec of Go's `rpc.Dial` (what the
+original broker spoke). Calls run concurrently (as Go's server runs each in its own
+goroutine) and each reply carries its call's `Seq` or `id`, so a slow write does not hold up
+the calls behind it. Error texts are Go's where a Go peer may match on them. Bytes the codec
+cannot read on close that connection only, after the calls already read are answered.
 """
 
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
 from typing import Any
 
-from svckit.go_json import fold
-from svckit.jsonrpc import FrameError, StreamDecoder, response
+from svckit.netrpc import LOG_INFO, RPC_PAYLOAD, Call, CallError, ServerCodec, StreamError
+from svckit.netrpc import server_codec as codec_for
 
 from logger_service.store import UNAVAILABLE, LogStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-SERVICE = "RPCServer"
-METHOD = "LogInfo"
 REPLY_PREFIX = "Processed payload via RPC:"
 READ_CHUNK = 64 * 1024
-_MISSING: Any = object()
-
-
-@dataclass(frozen=True)
-class Call:
-    method: str
-    params: Any
-    id: Any
-
-
-class CallError(Exception):
-    """A call that gets an error reply; the connection stays open."""
-
-
-def parse_call(frame: dict[str, Any]) -> Call:
-    """The header as Go's `jsonrpc.serverRequest` decodes it; FrameError where Go gives up."""
-    method = frame.get("method", "")
-    if method is None:
-        method = ""
-    if not isinstance(method, str):
-        raise FrameError(f"method must be a string, got {_json_kind(method)}")
-    params = frame.get("params", _MISSING)
-    return Call(method, None if params is _MISSING else params, frame.get("id"))
-
-
-def _json_kind(value: Any) -> str:
-    """The JSON type name Go's decoder uses in its messages."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return "null"
-
-
-def log_payload(params: Any) -> tuple[str, str]:
-    """`{Name, Data}` from the params, keys matched to fields as Go's encoding/json matched them."""
-    if params is None:
-        raise CallError("jsonrpc: request body missing params")
-    if not isinstance(params, list):
-        raise CallError(
-            f"json: cannot unmarshal {_json_kind(params)} into Go value of type [1]interface {{}}"
-        )
-    arg = params[0] if params else None
-    if arg is None:
-        return "", ""
-    if not isinstance(arg, dict):
-        raise CallError(
-            f"json: cannot unmarshal {_json_kind(arg)} into Go value of type main.RPCPayload"
-        )
-    fields = {"name": "", "data": ""}
-    for key, value in arg.items():
-        field = fold(key)
-        # A null leaves a Go string as it was; each later key for a field overwrites it.
-        if field not in fields or value is None:
-            continue
-        if not isinstance(value, str):
-            raise CallError(
-                f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
-                f"RPCPayload.{field.capitalize()} of type string"
-            )
-        fields[field] = value
-    return fields["name"], fields["data"]
+_SERVICE, _, _METHOD = LOG_INFO.rpartition(".")
 
 
 class RpcServer:
@@ -115,7 +46,7 @@ class RpcServer:
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self._host, self._port)
-        log.info("RPC door (Go net/rpc/jsonrpc) listening on %s:%d", self._host, self.port)
+        log.info("RPC door (Go net/rpc: gob and jsonrpc) on %s:%d", self._host, self.port)
 
     async def stop(self) -> None:
         """Stop accepting and reading; the calls already read are answered (within the grace)."""
@@ -136,17 +67,21 @@ class RpcServer:
         calls: set[asyncio.Task[None]] = set()
         # Bounds the calls in flight: when full we stop reading, and TCP pushes back.
         slots = asyncio.Semaphore(self._max_in_flight)
-        decoder = StreamDecoder()
+        codec: ServerCodec | None = None
         try:
             while chunk := await reader.read(READ_CHUNK):
-                for frame in decoder.feed(chunk):
-                    call = parse_call(frame)
+                if codec is None:
+                    codec = codec_for(chunk[0])
+                for call in codec.feed(chunk):
                     await slots.acquire()
-                    running = asyncio.create_task(self._answer(call, writer, slots))
+                    running = asyncio.create_task(self._answer(codec, call, writer, slots))
                     calls.add(running)
                     running.add_done_callback(calls.discard)
-        except FrameError as exc:
-            log.warning("closing the RPC connection from %s: %s", peer, exc)
+            if codec is not None and codec.pending:
+                log.warning("RPC connection from %s (%s) ended inside a call", peer, codec.name)
+        except StreamError as exc:
+            name = codec.name if codec is not None else "?"
+            log.warning("closing the RPC connection from %s (%s): %s", peer, name, exc)
         except ConnectionError as exc:
             log.info("RPC connection from %s dropped: %s", peer, exc)
         finally:
@@ -158,38 +93,40 @@ class RpcServer:
             self._connections.discard(task)
 
     async def _answer(
-        self, call: Call, writer: asyncio.StreamWriter, slots: asyncio.Semaphore
+        self, codec: ServerCodec, call: Call, writer: asyncio.StreamWriter, slots: asyncio.Semaphore
     ) -> None:
         try:
             try:
-                result = await self._dispatch(call)
+                result = await self._dispatch(codec, call)
             except CallError as exc:
-                frame = response(call.id, error=str(exc))
+                frame = codec.reply(call, None, str(exc))
             except Exception:
-                log.exception("RPC call %r failed", call.id)
-                frame = response(call.id, error="internal error")
+                log.exception("RPC call %r failed", call.seq)
+                frame = codec.reply(call, None, "internal error")
             else:
-                frame = response(call.id, result)
+                frame = codec.reply(call, result, None)
+            # No await between encoding and writing: a gob type goes out before its first use.
             if not writer.is_closing():
                 writer.write(frame)
                 await writer.drain()
         except ConnectionError as exc:
-            log.info("could not answer RPC call %r: %s", call.id, exc)
+            log.info("could not answer RPC call %r: %s", call.seq, exc)
         finally:
             slots.release()
 
-    async def _dispatch(self, call: Call) -> str:
+    async def _dispatch(self, codec: ServerCodec, call: Call) -> str:
         service, dot, method = call.method.rpartition(".")
         if not dot:
             raise CallError(f"rpc: service/method request ill-formed: {call.method}")
-        if service != SERVICE:
+        if service != _SERVICE:
             raise CallError(f"rpc: can't find service {call.method}")
-        if method != METHOD:
+        if method != _METHOD:
             raise CallError(f"rpc: can't find method {call.method}")
-        name, data = log_payload(call.params)
+        args = codec.args(call, RPC_PAYLOAD)
+        name, data = args["Name"], args["Data"]
         try:
             await self._store.write(name, data)
         except StoreUnavailable as exc:
-            log.warning("RPC call %r: %s: %s", call.id, UNAVAILABLE, exc)
+            log.warning("RPC call %r: %s: %s", call.seq, UNAVAILABLE, exc)
             raise CallError(UNAVAILABLE) from exc
         return REPLY_PREFIX + name

@@ -6,7 +6,7 @@ from svckit.settings import ServiceSettings
 
 class LoggerSettings(ServiceSettings):
     port: int = 8084
-    # The Go net/rpc/jsonrpc door.
+    # The Go net/rpc door: gob and jsonrpc, told apart by a connection's first byte.
     rpc_port: int = 5001
     grpc_port: int = 50001
     # The original used mongodb://mongo:27017 (compose sets that); locally the launcher points

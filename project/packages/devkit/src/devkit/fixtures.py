@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 from svckit import dsn
 
+from devkit.golang import go_build
 from devkit.mail import Catcher
 from devkit.mongo import SecantusProcess
 from devkit.net import answers
@@ -96,6 +97,20 @@ def mail_catcher() -> Iterator[Catcher]:
         yield catcher
     finally:
         catcher.stop()
+
+
+@pytest.fixture(scope="session")
+def go_program(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path, str], Path]:
+    """Factory: `go_program(module_dir, "client")` builds that Go command once for the run."""
+    built: dict[tuple[Path, str], Path] = {}
+
+    def build(module: Path, package: str) -> Path:
+        key = (module.resolve(), package)
+        if key not in built:
+            built[key] = go_build(module, package, tmp_path_factory.mktemp("go"))
+        return built[key]
+
+    return build
 
 
 @pytest.fixture

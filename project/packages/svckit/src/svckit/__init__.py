@@ -10,6 +10,8 @@
 - `serve`: runs an app under uvicorn with graceful shutdown on SIGTERM.
 - `backoff`: retry a connect with capped exponential back-off.
 - `jsonrpc`: the wire codec of Go's `net/rpc/jsonrpc`.
+- `gob`: Go's `encoding/gob`, the part `net/rpc` uses (no Python library speaks it).
+- `netrpc`: Go's `net/rpc` on either codec, client and server side, and `RPCServer.LogInfo`.
 - `amqp`: the confirmed, persistent RabbitMQ publisher.
 - `dsn`: PostgreSQL connection strings in libpq's keyword form or as URIs.
 

@@ -7,7 +7,7 @@
 - Keys match field names case-insensitively (`{"Action":"log","Log":{"Name":..}}` is the
   same request as the lower-case one); of several keys for one field the last wins, as each
   one Go decodes overwrites the field. `GoModel` applies that rule to a pydantic model and
-  `go_fields` to a plain object (the JSON-RPC door).
+  `go_fields` to a plain object.
 - A JSON escape of a lone surrogate becomes U+FFFD, as Go decodes it (`valid_text`), so no
   string we store or send fails to encode as UTF-8 later.
 """

@@ -37,6 +37,11 @@ class StreamDecoder:
         self._depth = 0
         self._in_string = False
 
+    @property
+    def pending(self) -> bool:
+        """Part of a frame is buffered (a stream that ends now is truncated)."""
+        return bool(self._buf)
+
     def feed(self, data: bytes) -> list[dict[str, Any]]:
         try:
             self._buf += self._utf8.decode(data)

@@ -1,0 +1,291 @@
+"""Go's `net/rpc` on both of its codecs; a codec object holds one connection's state.
+
+- `gob`, the default of Go's `rpc.Dial` and `rpc.ServeConn` (what the original broker and
+  logger spoke): a call is the header `rpc.Request{ServiceMethod, Seq}` and then the
+  argument, a reply the header `rpc.Response{ServiceMethod, Seq, Error}` and then the result
+  (an empty struct when `Error` is set), gob values on one stream (`svckit.gob`).
+- `jsonrpc`, Go's `net/rpc/jsonrpc`: `{"method","params":[arg],"id"}` and
+  `{"id","result","error"}` (`svckit.jsonrpc`).
+
+Either side may pipeline: replies come back as calls finish, each with its call's `Seq` (or
+`id`). A server tells the two apart by a connection's first byte: a JSON-RPC stream starts
+with `{`, a gob stream with a message length. Error texts are Go's where a Go peer sees them.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from svckit import gob, jsonrpc
+from svckit.go_json import fold
+
+Codec = Literal["jsonrpc", "gob"]
+
+# Go's decoder skips fields it does not have, so a header may grow one (trace context, say)
+# without troubling a Go peer.
+REQUEST = gob.GoStruct(
+    65, "Request", (("ServiceMethod", gob.STRING), ("Seq", gob.UINT)), "rpc.Request"
+)
+RESPONSE = gob.GoStruct(
+    66,
+    "Response",
+    (("ServiceMethod", gob.STRING), ("Seq", gob.UINT), ("Error", gob.STRING)),
+    "rpc.Response",
+)
+# The body Go's server sends with an error: `invalidRequest`, a `struct{}`.
+INVALID_REQUEST = gob.GoStruct(67, "", (), "struct {}")
+
+# The one method the system calls: the logger's `RPCServer.LogInfo(RPCPayload, *string)`.
+LOG_INFO = "RPCServer.LogInfo"
+RPC_PAYLOAD = gob.GoStruct(
+    68, "RPCPayload", (("Name", gob.STRING), ("Data", gob.STRING)), "main.RPCPayload"
+)
+
+
+class StreamError(ValueError):
+    """The connection's bytes cannot be read on: close it (the calls already read finish)."""
+
+
+class CallError(Exception):
+    """A call that gets an error reply; the connection stays open."""
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A request read by a server: `body` is the codec's own, read with `codec.args`."""
+
+    method: str
+    seq: Any
+    body: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A reply read by a client: `error` is None when the call succeeded."""
+
+    seq: Any
+    result: Any
+    error: str | None
+
+
+class ServerCodec(Protocol):
+    name: Codec
+
+    @property
+    def pending(self) -> bool:
+        """Bytes of an unfinished call are buffered (a stream that ends now is truncated)."""
+        ...
+
+    def feed(self, data: bytes) -> Iterator[Call]:
+        """Each call completed by `data`; StreamError once the stream cannot be read on."""
+        ...
+
+    def args(self, call: Call, target: gob.GoStruct) -> dict[str, str]:
+        """The argument as Go would decode it into `target` (string fields); CallError if not."""
+        ...
+
+    def reply(self, call: Call, result: str | None, error: str | None) -> bytes: ...
+
+
+class ClientCodec(Protocol):
+    def request(
+        self, seq: int, method: str, arg_type: gob.GoStruct, arg: dict[str, Any]
+    ) -> bytes: ...
+
+    def feed(self, data: bytes) -> Iterator[Reply]:
+        """Each reply completed by `data`; StreamError once the stream cannot be read on."""
+        ...
+
+
+def server_codec(first_byte: int) -> ServerCodec:
+    """The codec of a connection whose stream starts with `first_byte`."""
+    if first_byte == ord("{"):
+        return JsonServerCodec()
+    return GobServerCodec()
+
+
+def client_codec(codec: Codec) -> ClientCodec:
+    if codec == "gob":
+        return GobClientCodec()
+    return JsonClientCodec()
+
+
+class _GobStream:
+    """One gob stream each way; what comes in is pairs of a header and the value after it."""
+
+    def __init__(self, header_type: gob.GoStruct, header_error: str) -> None:
+        self._decoder = gob.StreamDecoder()
+        self._encoder = gob.Encoder()
+        self._header_type = header_type
+        self._header_error = header_error
+        self._header: dict[str, Any] | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self._header is not None or self._decoder.pending
+
+    def _pairs(self, data: bytes) -> Iterator[tuple[dict[str, Any], gob.Item]]:
+        # The bytes are taken now; the values come as the caller iterates.
+        return self._paired(self._decoder.feed(data))
+
+    def _paired(self, items: Iterator[gob.Item]) -> Iterator[tuple[dict[str, Any], gob.Item]]:
+        try:
+            for item in items:
+                if self._header is None:
+                    try:
+                        self._header = self._decoder.read_struct(item, self._header_type)
+                    except gob.GobError as exc:
+                        # As Go: a header that cannot be read ends the connection.
+                        raise StreamError(f"{self._header_error}: {exc}") from None
+                    continue
+                header, self._header = self._header, None
+                yield header, item
+        except gob.FrameError as exc:
+            raise StreamError(str(exc)) from None
+
+
+class GobServerCodec(_GobStream):
+    name: Codec = "gob"
+
+    def __init__(self) -> None:
+        super().__init__(REQUEST, "rpc: server cannot decode request")
+
+    def feed(self, data: bytes) -> Iterator[Call]:
+        return (Call(h["ServiceMethod"], h["Seq"], body) for h, body in self._pairs(data))
+
+    def args(self, call: Call, target: gob.GoStruct) -> dict[str, str]:
+        try:
+            return self._decoder.read_struct(call.body, target)
+        except gob.GobError as exc:
+            raise CallError(str(exc)) from None
+
+    def reply(self, call: Call, result: str | None, error: str | None) -> bytes:
+        header = {"ServiceMethod": call.method, "Seq": call.seq, "Error": error or ""}
+        if error:
+            body = self._encoder.encode_struct(INVALID_REQUEST, {})
+        else:
+            body = self._encoder.encode_string(result or "")
+        return self._encoder.encode_struct(RESPONSE, header) + body
+
+
+class GobClientCodec(_GobStream):
+    def __init__(self) -> None:
+        super().__init__(RESPONSE, "bad reply header")
+
+    def request(self, seq: int, method: str, arg_type: gob.GoStruct, arg: dict[str, Any]) -> bytes:
+        header = self._encoder.encode_struct(REQUEST, {"ServiceMethod": method, "Seq": seq})
+        return header + self._encoder.encode_struct(arg_type, arg)
+
+    def feed(self, data: bytes) -> Iterator[Reply]:
+        return self._replies(self._pairs(data))
+
+    def _replies(self, pairs: Iterator[tuple[dict[str, Any], gob.Item]]) -> Iterator[Reply]:
+        for header, body in pairs:
+            seq = header["Seq"]
+            if header["Error"]:
+                yield Reply(seq, None, header["Error"])
+                continue
+            try:
+                yield Reply(seq, self._decoder.read_string(body), None)
+            except gob.GobError as exc:
+                # As Go's client: that call fails, the connection goes on.
+                yield Reply(seq, None, f"reading body {exc}")
+
+
+_MISSING: Any = object()
+
+
+class JsonServerCodec:
+    name: Codec = "jsonrpc"
+
+    def __init__(self) -> None:
+        self._decoder = jsonrpc.StreamDecoder()
+
+    @property
+    def pending(self) -> bool:
+        return self._decoder.pending
+
+    def feed(self, data: bytes) -> Iterator[Call]:
+        try:
+            frames = self._decoder.feed(data)
+        except jsonrpc.FrameError as exc:
+            raise StreamError(str(exc)) from None
+        return (_json_call(frame) for frame in frames)
+
+    def args(self, call: Call, target: gob.GoStruct) -> dict[str, str]:
+        """`params[0]` into `target`, keys matched to fields as Go's encoding/json matched them."""
+        params = call.body
+        if params is None or params is _MISSING:
+            raise CallError("jsonrpc: request body missing params")
+        if not isinstance(params, list):
+            raise CallError(
+                f"json: cannot unmarshal {_json_kind(params)} into Go value of type "
+                "[1]interface {}"
+            )
+        arg = params[0] if params else None
+        fields = {name: "" for name, _ in target.fields}
+        if arg is None:
+            return fields
+        if not isinstance(arg, dict):
+            raise CallError(
+                f"json: cannot unmarshal {_json_kind(arg)} into Go value of type {target.go_name}"
+            )
+        by_fold = {fold(name): name for name in fields}
+        for key, value in arg.items():
+            field = by_fold.get(fold(key))
+            # A null leaves a Go string as it was; each later key for a field overwrites it.
+            if field is None or value is None:
+                continue
+            if not isinstance(value, str):
+                raise CallError(
+                    f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
+                    f"{target.name}.{field} of type string"
+                )
+            fields[field] = value
+        return fields
+
+    def reply(self, call: Call, result: str | None, error: str | None) -> bytes:
+        return jsonrpc.response(call.seq, result, error)
+
+
+def _json_call(frame: dict[str, Any]) -> Call:
+    """The header as Go's `jsonrpc.serverRequest` decodes it; StreamError where Go gives up."""
+    method = frame.get("method", "")
+    if method is None:
+        method = ""
+    if not isinstance(method, str):
+        raise StreamError(f"method must be a string, got {_json_kind(method)}")
+    return Call(method, frame.get("id"), frame.get("params", _MISSING))
+
+
+def _json_kind(value: Any) -> str:
+    """The JSON type name Go's decoder uses in its messages."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+class JsonClientCodec:
+    def __init__(self) -> None:
+        self._decoder = jsonrpc.StreamDecoder()
+
+    def request(self, seq: int, method: str, arg_type: gob.GoStruct, arg: dict[str, Any]) -> bytes:
+        return jsonrpc.request(method, arg, seq)
+
+    def feed(self, data: bytes) -> Iterator[Reply]:
+        try:
+            frames = self._decoder.feed(data)
+        except jsonrpc.FrameError as exc:
+            raise StreamError(str(exc)) from None
+        return (
+            Reply(f.get("id"), f.get("result"), None if f.get("error") is None else str(f["error"]))
+            for f in frames
+        )
