@@ -113,7 +113,7 @@ async def test_start_does_not_wait_for_rabbitmq_and_publish_fails_fast_meanwhile
     pub = Publisher(f"amqp://guest:secret@127.0.0.1:{free_port()}/", confirm_timeout=1)
     await asyncio.wait_for(pub.start(), 1)
     try:
-        with pytest.raises(DownstreamUnavailable, match="^rabbitmq is unavailable$") as raised:
+        with pytest.raises(DownstreamUnavailable, match=r"^rabbitmq is unavailable$") as raised:
             await asyncio.wait_for(pub.publish("log.INFO", {"name": "n", "data": "d"}), 1)
         assert "not connected" in raised.value.detail
         with pytest.raises(ConnectionError) as refused:
