@@ -25,6 +25,7 @@ import pytest
 from devkit.golang import GoServer
 from devkit.mail import Catcher
 from devkit.net import free_port
+from devkit.otlp import OtlpReceiver, tracing_env
 from devkit.process import ServiceProcess
 from devkit.proxy import TcpProxy
 from devkit.wait import http_status, wait_for
@@ -91,11 +92,15 @@ def services(
     rabbit_names: dict[str, str],
     rabbit_proxy: TcpProxy,
     mail_catcher: Catcher,
+    otlp_receiver: OtlpReceiver,
     logs_dir: Path,
 ) -> Iterator[dict[str, ServiceProcess]]:
     started: dict[str, ServiceProcess] = {}
+    # Every service exports its spans to the session's receiver (test_broker_traces.py).
+    tracing = tracing_env(otlp_receiver)
 
     def start(name: str, module: str, env: dict[str, str]) -> ServiceProcess:
+        env = {**tracing, **env}
         svc = ServiceProcess(module, env, log_dir=logs_dir, name=f"broker-test-{name}")
         started[name] = svc.start(wait=False)
         return svc
@@ -205,6 +210,14 @@ def broker_ready(broker_proc: ServiceProcess) -> Iterator[None]:
 def go_logger(go_program: Callable[[Path, str], Path]) -> Iterator[GoServer]:
     """The original logger's RPC door in Go; `.received` lists the payloads it got."""
     server = GoServer(go_program(GOPEER, "logger")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def go_jsonrpc_logger(go_program: Callable[[Path, str], Path]) -> Iterator[GoServer]:
+    """The same Go door serving Go's net/rpc/jsonrpc codec."""
+    server = GoServer(go_program(GOPEER, "logger"), "127.0.0.1:0", "jsonrpc").start()
     yield server
     server.stop()
 

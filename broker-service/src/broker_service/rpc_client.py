@@ -15,8 +15,19 @@ from typing import Any
 
 from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError
 from svckit.gob import GoStruct
-from svckit.netrpc import LOG_INFO, RPC_PAYLOAD, ClientCodec, Codec, Reply, StreamError
+from svckit.metrics import downstream_call
+from svckit.netrpc import (
+    LOG_INFO,
+    RPC_PAYLOAD,
+    ClientCodec,
+    Codec,
+    Reply,
+    StreamError,
+    rpc_attributes,
+    span_name,
+)
 from svckit.netrpc import client_codec as new_codec
+from svckit.tracing import client_span
 
 from broker_service.failures import cannot_connect
 
@@ -41,14 +52,16 @@ class _Connection:
     def alive(self) -> bool:
         return not self._reader_task.done()
 
-    async def call(self, method: str, arg_type: GoStruct, arg: dict[str, Any]) -> Reply:
+    async def call(
+        self, method: str, arg_type: GoStruct, arg: dict[str, Any], context: dict[str, str]
+    ) -> Reply:
         seq = next(self._seqs)
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self.pending[seq] = future
         try:
             # Encoding and write() are synchronous, so concurrent callers never interleave
             # their frames, and a gob type is defined on the stream before its first value.
-            self.writer.write(self.codec.request(seq, method, arg_type, arg))
+            self.writer.write(self.codec.request(seq, method, arg_type, arg, context))
             await self.writer.drain()
             return await future
         except OSError as exc:
@@ -108,16 +121,30 @@ class RpcPool:
         self._next = itertools.cycle(range(len(self._slots)))
 
     async def call(self, method: str, arg_type: GoStruct, arg: dict[str, Any]) -> Any:
-        """The call's result; its deadline covers dialling, writing and the reply."""
-        try:
-            async with asyncio.timeout(self.timeout):
-                conn = await self._connection(next(self._next))
-                reply = await conn.call(method, arg_type, arg)
-        except TimeoutError:
-            raise DownstreamTimeout(SERVICE, self.timeout) from None
-        if reply.error is not None:
-            raise DownstreamUnavailable(SERVICE, reply.error)
-        return reply.result
+        """The call's result; its deadline covers dialling, writing and the reply.
+
+        A CLIENT span (no instrumentation package knows net/rpc) whose context travels in the
+        request for the logger to continue; counted and timed by codec.
+        """
+        context: dict[str, str] = {}
+        attributes = {
+            **rpc_attributes(self.codec, method),
+            "server.address": self.host,
+            "server.port": self.port,
+        }
+        with (
+            client_span(span_name(method), attributes, context),
+            downstream_call(SERVICE, self.codec),
+        ):
+            try:
+                async with asyncio.timeout(self.timeout):
+                    conn = await self._connection(next(self._next))
+                    reply = await conn.call(method, arg_type, arg, context)
+            except TimeoutError:
+                raise DownstreamTimeout(SERVICE, self.timeout) from None
+            if reply.error is not None:
+                raise DownstreamUnavailable(SERVICE, reply.error)
+            return reply.result
 
     async def check(self) -> None:
         """For `/ready`: a connection is open (dialled now if none is)."""

@@ -5,7 +5,9 @@ A connection's first byte picks its codec (`svckit.netrpc`): `{` starts Go's
 original broker spoke). Calls run concurrently (as Go's server runs each in its own
 goroutine) and each reply carries its call's `Seq` or `id`, so a slow write does not hold up
 the calls behind it. Error texts are Go's where a Go peer may match on them. Bytes the codec
-cannot read on close that connection only, after the calls already read are answered.
+cannot read on close that connection only, after the calls already read are answered. Each
+call is a SERVER span continuing the trace its request carried (no instrumentation package
+knows net/rpc).
 """
 
 import asyncio
@@ -13,9 +15,21 @@ import contextlib
 import logging
 from typing import Any
 
-from svckit.netrpc import LOG_INFO, RPC_PAYLOAD, Call, CallError, ServerCodec, StreamError
+from opentelemetry.trace import StatusCode
+from svckit.netrpc import (
+    LOG_INFO,
+    RPC_PAYLOAD,
+    Call,
+    CallError,
+    ServerCodec,
+    StreamError,
+    rpc_attributes,
+    span_name,
+)
 from svckit.netrpc import server_codec as codec_for
+from svckit.tracing import server_span
 
+from logger_service.metrics import written
 from logger_service.store import UNAVAILABLE, LogStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -96,15 +110,18 @@ class RpcServer:
         self, codec: ServerCodec, call: Call, writer: asyncio.StreamWriter, slots: asyncio.Semaphore
     ) -> None:
         try:
-            try:
-                result = await self._dispatch(codec, call)
-            except CallError as exc:
-                frame = codec.reply(call, None, str(exc))
-            except Exception:
-                log.exception("RPC call %r failed", call.seq)
-                frame = codec.reply(call, None, "internal error")
-            else:
-                frame = codec.reply(call, result, None)
+            attributes = rpc_attributes(codec.name, call.method, call.seq)
+            with server_span(span_name(call.method), attributes, call.context) as span:
+                try:
+                    result = await self._dispatch(codec, call)
+                except CallError as exc:
+                    span.set_status(StatusCode.ERROR, str(exc))
+                    frame = codec.reply(call, None, str(exc))
+                except Exception:
+                    log.exception("RPC call %r failed", call.seq)
+                    frame = codec.reply(call, None, "internal error")
+                else:
+                    frame = codec.reply(call, result, None)
             # No await between encoding and writing: a gob type goes out before its first use.
             if not writer.is_closing():
                 writer.write(frame)
@@ -127,6 +144,8 @@ class RpcServer:
         try:
             await self._store.write(name, data)
         except StoreUnavailable as exc:
+            written(codec.name, ok=False)
             log.warning("RPC call %r: %s: %s", call.seq, UNAVAILABLE, exc)
             raise CallError(UNAVAILABLE) from exc
+        written(codec.name, ok=True)
         return REPLY_PREFIX + name

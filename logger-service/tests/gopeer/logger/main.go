@@ -1,9 +1,10 @@
 // Command logger is the original Go logger's RPC door as it was: RPCServer.LogInfo served by
-// net/rpc with its default codec, gob (rpc.Accept). Each payload it receives is printed as a
-// JSON line, so a test can see what a client sent; a payload whose Data is "fail" gets an
-// error reply, as a failed insert did in the original.
+// net/rpc with its default codec, gob (rpc.Accept), or with net/rpc/jsonrpc when asked. Each
+// payload it receives is printed as a JSON line, so a test can see what a client sent; a
+// payload whose Data is "fail" gets an error reply, as a failed insert did in the original.
 //
-// Usage: logger <host:port>; it prints "listening <address>" once it accepts connections.
+// Usage: logger <host:port> [gob|jsonrpc]; it prints "listening <address>" once it accepts
+// connections.
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/rpc"
+	"net/rpc/jsonrpc"
 	"os"
 	"sync"
 )
@@ -41,8 +43,8 @@ func (r *RPCServer) LogInfo(payload RPCPayload, resp *string) error {
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: logger <host:port>")
+	if len(os.Args) < 2 || len(os.Args) > 3 {
+		fmt.Fprintln(os.Stderr, "usage: logger <host:port> [gob|jsonrpc]")
 		os.Exit(2)
 	}
 	if err := rpc.Register(new(RPCServer)); err != nil {
@@ -57,5 +59,15 @@ func main() {
 	printing.Lock()
 	fmt.Println("listening", listener.Addr())
 	printing.Unlock()
+	if len(os.Args) == 3 && os.Args[2] == "jsonrpc" {
+		for {
+			conn, err := listener.Accept()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			go jsonrpc.ServeConn(conn)
+		}
+	}
 	rpc.Accept(listener)
 }

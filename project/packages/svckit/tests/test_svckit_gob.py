@@ -64,9 +64,15 @@ def decode(data: bytes, chunk: int | None = None) -> tuple[gob.StreamDecoder, li
     return decoder, items
 
 
+# Go's own `rpc.Request`; ours carries the trace context in two more fields Go skips.
+GO_RPC_REQUEST = gob.GoStruct(
+    65, "Request", (("ServiceMethod", gob.STRING), ("Seq", gob.UINT)), "rpc.Request"
+)
+
+
 def test_our_encoder_writes_the_bytes_go_writes() -> None:
     enc = gob.Encoder()
-    request, payload = with_id(REQUEST, 65), with_id(RPC_PAYLOAD, 66)
+    request, payload = GO_RPC_REQUEST, with_id(RPC_PAYLOAD, 66)
     method = "RPCServer.LogInfo"
     assert enc.encode_struct(request, {"ServiceMethod": method, "Seq": 0}) == GO_REQUEST_0
     assert enc.encode_struct(payload, {"Name": "event", "Data": "x"}) == GO_PAYLOAD
@@ -85,9 +91,12 @@ def test_go_s_bytes_decode_into_our_types_in_any_chunks(chunk: int | None) -> No
     stream = GO_REQUEST_0 + GO_PAYLOAD + GO_REQUEST_1 + GO_RESPONSE + GO_STRING + GO_EMPTY_STRING
     decoder, items = decode(stream + GO_EMPTY_STRUCT, chunk)
     assert len(items) == 7
+    # A Go client sends no trace context: those fields read as empty.
     assert decoder.read_struct(items[0], REQUEST) == {
         "ServiceMethod": "RPCServer.LogInfo",
         "Seq": 0,
+        "Traceparent": "",
+        "Tracestate": "",
     }
     assert decoder.read_struct(items[1], RPC_PAYLOAD) == {"Name": "event", "Data": "x"}
     assert decoder.read_struct(items[2], REQUEST)["Seq"] == 1

@@ -114,3 +114,17 @@ def test_mutated_gob_streams_raise_nothing_but_stream_error(
                 decoder.read_struct(item, RPC_PAYLOAD)
     except gob.FrameError:
         pass
+
+
+@pytest.mark.parametrize("codec", ["jsonrpc", "gob"])
+def test_a_calls_trace_context_travels_to_the_server_and_a_go_call_has_none(codec: Codec) -> None:
+    context = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+    client = client_codec(codec)
+    traced = client.request(0, LOG_INFO, RPC_PAYLOAD, {"Name": "n", "Data": "d"}, context)
+    bare = client.request(1, LOG_INFO, RPC_PAYLOAD, {"Name": "m", "Data": "d"})
+    stream = traced + bare
+    server = server_codec(stream[0])
+    first, second = list(server.feed(stream))
+    assert first.context == context
+    assert second.context == {}
+    assert server.args(first, RPC_PAYLOAD) == {"Name": "n", "Data": "d"}

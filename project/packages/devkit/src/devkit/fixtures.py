@@ -21,6 +21,7 @@ from devkit.golang import go_build
 from devkit.mail import Catcher
 from devkit.mongo import SecantusProcess
 from devkit.net import answers
+from devkit.otlp import OtlpReceiver
 from devkit.process import ServiceProcess
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -111,6 +112,16 @@ def go_program(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path, str]
         return built[key]
 
     return build
+
+
+@pytest.fixture(scope="session")
+def otlp_receiver() -> Iterator[OtlpReceiver]:
+    """A real OTLP receiver (HTTP and gRPC) for the session; services export spans to it."""
+    receiver = OtlpReceiver().start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
 
 
 @pytest.fixture

@@ -47,8 +47,8 @@ class GoServer:
     for each thing it received; `received` holds those, read by a thread as they come.
     """
 
-    def __init__(self, binary: Path, addr: str = "127.0.0.1:0") -> None:
-        self._argv = [str(binary), addr]
+    def __init__(self, binary: Path, addr: str = "127.0.0.1:0", *args: str) -> None:
+        self._argv = [str(binary), addr, *args]
         self._proc: subprocess.Popen[str] | None = None
         self._lines: list[str] = []
         self._lock = threading.Lock()

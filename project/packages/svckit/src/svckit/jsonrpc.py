@@ -10,6 +10,7 @@ bytes as they arrive.
 import codecs
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 MAX_FRAME = 1024 * 1024
@@ -112,8 +113,10 @@ def encode(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
 
 
-def request(method: str, arg: Any, call_id: Any) -> bytes:
-    return encode({"method": method, "params": [arg], "id": call_id})
+def request(method: str, arg: Any, call_id: Any, members: Mapping[str, str] | None = None) -> bytes:
+    """A call; `members` ride along at the top level (trace context: Go's server ignores any
+    member it does not know)."""
+    return encode({"method": method, "params": [arg], "id": call_id, **(members or {})})
 
 
 def response(call_id: Any, result: Any = None, error: str | None = None) -> bytes:

@@ -12,19 +12,29 @@ Either side may pipeline: replies come back as calls finish, each with its call'
 with `{`, a gob stream with a message length. Error texts are Go's where a Go peer sees them.
 """
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from svckit import gob, jsonrpc
-from svckit.go_json import fold
+from svckit.go_json import fold, valid_text
 
 Codec = Literal["jsonrpc", "gob"]
 
-# Go's decoder skips fields it does not have, so a header may grow one (trace context, say)
-# without troubling a Go peer.
+# The W3C trace context a call carries: extra top-level members of a JSON-RPC request, extra
+# fields of gob's request header. Go's decoders skip what they do not know, so a Go peer is
+# unaffected, and a Go client simply sends none.
+TRACE_KEYS = ("traceparent", "tracestate")
 REQUEST = gob.GoStruct(
-    65, "Request", (("ServiceMethod", gob.STRING), ("Seq", gob.UINT)), "rpc.Request"
+    65,
+    "Request",
+    (
+        ("ServiceMethod", gob.STRING),
+        ("Seq", gob.UINT),
+        ("Traceparent", gob.STRING),
+        ("Tracestate", gob.STRING),
+    ),
+    "rpc.Request",
 )
 RESPONSE = gob.GoStruct(
     66,
@@ -52,11 +62,13 @@ class CallError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """A request read by a server: `body` is the codec's own, read with `codec.args`."""
+    """A request read by a server: `body` is the codec's own, read with `codec.args`;
+    `context` the trace context it carried (`traceparent`, `tracestate`), if any."""
 
     method: str
     seq: Any
     body: Any
+    context: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +101,36 @@ class ServerCodec(Protocol):
 
 class ClientCodec(Protocol):
     def request(
-        self, seq: int, method: str, arg_type: gob.GoStruct, arg: dict[str, Any]
+        self,
+        seq: int,
+        method: str,
+        arg_type: gob.GoStruct,
+        arg: dict[str, Any],
+        context: Mapping[str, str] | None = None,
     ) -> bytes: ...
 
     def feed(self, data: bytes) -> Iterator[Reply]:
         """Each reply completed by `data`; StreamError once the stream cannot be read on."""
         ...
+
+
+def span_name(method: str) -> str:
+    """`RPCServer.LogInfo` → `RPCServer/LogInfo`, as OpenTelemetry's RPC conventions name spans."""
+    return method.replace(".", "/")
+
+
+def rpc_attributes(codec: Codec, method: str, seq: Any = None) -> dict[str, Any]:
+    """A call's span attributes, as OpenTelemetry's RPC conventions name them (net/rpc's gob has
+    no name there: `go_net_rpc`)."""
+    service, _, name = method.rpartition(".")
+    attributes: dict[str, Any] = {"rpc.service": service, "rpc.method": name}
+    if codec == "jsonrpc":
+        attributes |= {"rpc.system": "jsonrpc", "rpc.jsonrpc.version": "1.0"}
+        if seq is not None:
+            attributes["rpc.jsonrpc.request_id"] = str(seq)
+    else:
+        attributes["rpc.system"] = "go_net_rpc"
+    return attributes
 
 
 def server_codec(first_byte: int) -> ServerCodec:
@@ -151,7 +187,10 @@ class GobServerCodec(_GobStream):
         super().__init__(REQUEST, "rpc: server cannot decode request")
 
     def feed(self, data: bytes) -> Iterator[Call]:
-        return (Call(h["ServiceMethod"], h["Seq"], body) for h, body in self._pairs(data))
+        return (
+            Call(h["ServiceMethod"], h["Seq"], body, _context_of(h, "Traceparent", "Tracestate"))
+            for h, body in self._pairs(data)
+        )
 
     def args(self, call: Call, target: gob.GoStruct) -> dict[str, str]:
         try:
@@ -172,9 +211,24 @@ class GobClientCodec(_GobStream):
     def __init__(self) -> None:
         super().__init__(RESPONSE, "bad reply header")
 
-    def request(self, seq: int, method: str, arg_type: gob.GoStruct, arg: dict[str, Any]) -> bytes:
-        header = self._encoder.encode_struct(REQUEST, {"ServiceMethod": method, "Seq": seq})
-        return header + self._encoder.encode_struct(arg_type, arg)
+    def request(
+        self,
+        seq: int,
+        method: str,
+        arg_type: gob.GoStruct,
+        arg: dict[str, Any],
+        context: Mapping[str, str] | None = None,
+    ) -> bytes:
+        context = context or {}
+        header = {
+            "ServiceMethod": method,
+            "Seq": seq,
+            "Traceparent": context.get("traceparent", ""),
+            "Tracestate": context.get("tracestate", ""),
+        }
+        return self._encoder.encode_struct(REQUEST, header) + self._encoder.encode_struct(
+            arg_type, arg
+        )
 
     def feed(self, data: bytes) -> Iterator[Reply]:
         return self._replies(self._pairs(data))
@@ -241,7 +295,7 @@ class JsonServerCodec:
                     f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
                     f"{target.name}.{field} of type string"
                 )
-            fields[field] = value
+            fields[field] = valid_text(value)
         return fields
 
     def reply(self, call: Call, result: str | None, error: str | None) -> bytes:
@@ -255,7 +309,18 @@ def _json_call(frame: dict[str, Any]) -> Call:
         method = ""
     if not isinstance(method, str):
         raise StreamError(f"method must be a string, got {_json_kind(method)}")
-    return Call(method, frame.get("id"), frame.get("params", _MISSING))
+    return Call(
+        method, frame.get("id"), frame.get("params", _MISSING), _context_of(frame, *TRACE_KEYS)
+    )
+
+
+def _context_of(found: Mapping[str, Any], parent_key: str, state_key: str) -> dict[str, str]:
+    """The trace context among a request's members or header fields (strings only)."""
+    context = {}
+    for key, value in zip(TRACE_KEYS, (found.get(parent_key), found.get(state_key)), strict=True):
+        if isinstance(value, str) and value:
+            context[key] = value
+    return context
 
 
 def _json_kind(value: Any) -> str:
@@ -277,8 +342,15 @@ class JsonClientCodec:
     def __init__(self) -> None:
         self._decoder = jsonrpc.StreamDecoder()
 
-    def request(self, seq: int, method: str, arg_type: gob.GoStruct, arg: dict[str, Any]) -> bytes:
-        return jsonrpc.request(method, arg, seq)
+    def request(
+        self,
+        seq: int,
+        method: str,
+        arg_type: gob.GoStruct,
+        arg: dict[str, Any],
+        context: Mapping[str, str] | None = None,
+    ) -> bytes:
+        return jsonrpc.request(method, arg, seq, context)
 
     def feed(self, data: bytes) -> Iterator[Reply]:
         try:

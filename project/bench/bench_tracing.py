@@ -1,0 +1,129 @@
+"""What tracing costs: each logger door's write rate with every span exported, against the same
+logger with no exporter (trace ids still made and logged, nothing recorded).
+
+Two runs of one logger process on one SecantusDB: first with no OTLP endpoint, then with
+`OTEL_EXPORTER_OTLP_ENDPOINT` pointing at a real OTLP/HTTP receiver (devkit.otlp, in this
+process's threads) and the default sampler (parent-based, always on: 100 %). Goal: every door
+at least 0.85 of its rate without tracing, at 32 in flight.
+"""
+
+import asyncio
+import contextlib
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import benchkit
+import grpc
+from bench_logger import start_secantus
+from broker_service.rpc_client import RpcPool, log_info
+from devkit.net import free_port
+from devkit.otlp import OtlpReceiver, tracing_env
+from devkit.process import ServiceProcess
+from logs_proto import logs_pb2, logs_pb2_grpc
+
+GOAL = 0.85
+CONCURRENCY = 32
+DATA = "x" * 64
+
+
+async def door_rates(svc: ServiceProcess, seconds: float, label: str) -> dict[str, float]:
+    """Each door's write rate at CONCURRENCY in flight."""
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    rpc_addr = f"127.0.0.1:{svc.env['RPC_PORT']}"
+    gob_rpc = RpcPool(rpc_addr, size=1, timeout=10, codec="gob")
+    json_rpc = RpcPool(rpc_addr, size=1, timeout=10, codec="jsonrpc")
+    async with (
+        aiohttp.ClientSession(base_url=svc.url, connector=connector) as http,
+        grpc.aio.insecure_channel(f"127.0.0.1:{svc.env['GRPC_PORT']}") as channel,
+    ):
+        stub = logs_pb2_grpc.LogServiceStub(channel)
+        request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name="grpc", data=DATA))
+
+        async def via_http() -> None:
+            async with http.post("/log", json={"name": "http", "data": DATA}) as r:
+                if r.status != 202:
+                    raise RuntimeError(f"HTTP {r.status}")
+                await r.read()
+
+        async def via_grpc() -> None:
+            await stub.WriteLog(request, timeout=10)
+
+        doors: dict[str, Callable[[], Awaitable[Any]]] = {
+            "HTTP POST /log": via_http,
+            "RPC LogInfo (gob)": lambda: log_info(gob_rpc, "gob", DATA),
+            "RPC LogInfo (jsonrpc)": lambda: log_info(json_rpc, "jsonrpc", DATA),
+            "gRPC WriteLog": via_grpc,
+        }
+        rates = {}
+        try:
+            for door, call in doors.items():
+                benchkit.progress(f"tracing: {door}, {label}, {CONCURRENCY} in flight")
+                rates[door] = (await benchkit.closed_loop(call, CONCURRENCY, seconds)).rate
+        finally:
+            await gob_rpc.close()
+            await json_rpc.close()
+    return rates
+
+
+def logger(url: str, scratch: Path, name: str, extra: dict[str, str]) -> ServiceProcess:
+    return ServiceProcess(
+        "logger_service",
+        {
+            "MONGO_URL": url,
+            "MONGO_DATABASE": "bench_tracing",
+            "RPC_PORT": str(free_port()),
+            "GRPC_PORT": str(free_port()),
+            "LOG_LEVEL": "WARNING",
+            **extra,
+        },
+        log_dir=scratch,
+        name=name,
+    )
+
+
+async def main(quick: bool) -> list[benchkit.Result]:
+    seconds = 0.8 if quick else 8.0
+    scratch = Path(tempfile.mkdtemp(prefix="bench-tracing-"))
+    mongo, url = start_secantus(scratch / "mongo")
+    receiver = OtlpReceiver().start()
+    results: list[benchkit.Result] = []
+    try:
+        rates = {}
+        for label, extra in (("tracing off", {}), ("every span exported", tracing_env(receiver))):
+            svc = logger(url, scratch, label.replace(" ", "-"), extra)
+            try:
+                await asyncio.to_thread(svc.start, True, 60)
+                rates[label] = await door_rates(svc, seconds, label)
+            finally:
+                with contextlib.suppress(AssertionError):
+                    await asyncio.to_thread(svc.stop)
+        exported = len(receiver.spans())
+        for door, off in rates["tracing off"].items():
+            results.append(
+                benchkit.Result(
+                    f"tracing: {door} with 100 % of spans exported, {CONCURRENCY} in flight",
+                    rates["every span exported"][door],
+                    "writes/s",
+                    baseline=off,
+                    goal=GOAL,
+                    extra={"spans_received": exported},
+                )
+            )
+    finally:
+        receiver.stop()
+        mongo.terminate()
+        try:
+            mongo.wait(15)
+        except subprocess.TimeoutExpired:
+            mongo.kill()
+        shutil.rmtree(scratch, ignore_errors=True)
+    return results
+
+
+if __name__ == "__main__":
+    print(benchkit.table(asyncio.run(main(benchkit.QUICK))))
