@@ -583,7 +583,8 @@ def test_make_passes_the_replica_counts_and_names_every_broker_replica_to_the_pr
     scaled = run([*cmd, "BROKER_REPLICAS=5", "LISTENER_REPLICAS=4"]).stdout.split()
     assert scaled[:2] == ["5", "4"]
     # docker compose names replica n <project>-<service>-n; the old docker-compose uses `_`.
-    sep = "-" if run(["docker", "compose", "version"]).returncode == 0 else "_"
+    v2 = run(["sh", "-c", "docker compose version >/dev/null 2>&1"]).returncode == 0
+    sep = "-" if v2 else "_"
     names = [f"go-micro-py{sep}broker-service{sep}{n}:8080" for n in range(1, 6)]
     assert scaled[2:] == names
 

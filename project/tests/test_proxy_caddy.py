@@ -167,16 +167,17 @@ def replicas(
                 svc.stop()
 
 
-@pytest.fixture(scope="module")
-def proxy(replicas: list[ServiceProcess], logs_dir: Path) -> Iterator[Proxy]:
+@contextlib.contextmanager
+def running_caddy(upstreams: list[str], log_dir: Path) -> Iterator[Proxy]:
     """Caddy with the compose Caddyfile; only the addresses differ, through its placeholders."""
-    found = Proxy(free_port(), free_port(), logs_dir / "proxy-test-caddy.log")
+    port = free_port()
+    found = Proxy(port, free_port(), log_dir / f"proxy-test-caddy-{port}.log")
     env = {
         "PATH": "/usr/bin:/bin",
-        "HOME": str(logs_dir),
+        "HOME": str(log_dir),
         "PROXY_PORT": str(found.port),
         "PROXY_METRICS_PORT": str(found.metrics_port),
-        "BROKER_UPSTREAMS": " ".join(upstream(b) for b in replicas),
+        "BROKER_UPSTREAMS": " ".join(upstreams),
         "PROXY_LOG_LEVEL": "DEBUG",
     }
     cmd = [caddy(), "run", "--config", str(CADDYFILE), "--adapter", "caddyfile"]
@@ -200,6 +201,12 @@ def proxy(replicas: list[ServiceProcess], logs_dir: Path) -> Iterator[Proxy]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def proxy(replicas: list[ServiceProcess], logs_dir: Path) -> Iterator[Proxy]:
+    with running_caddy([upstream(b) for b in replicas], logs_dir) as found:
+        yield found
 
 
 @pytest.fixture
@@ -278,3 +285,20 @@ async def test_failed_logins_count_the_clients_address_not_the_proxys(
     # What the brokers were told: each client's own address, never what the client claimed.
     assert {xff for _, xff in proxy.served("127.0.0.4")} == {"127.0.0.4"}
     assert {xff for _, xff in proxy.served("127.0.0.5")} == {"127.0.0.5"}
+
+
+async def test_with_no_replica_ready_the_proxy_answers_an_envelope_naming_the_broker(
+    logs_dir: Path,
+) -> None:
+    nowhere = f"127.0.0.1:{free_port()}"
+    with running_caddy([nowhere], logs_dir) as alone:
+        wait_for(lambda: alone.is_down(nowhere), MARKED_DOWN_WITHIN, what="caddy seeing no replica")
+        async with httpx.AsyncClient(base_url=alone.url, timeout=15) as client:
+            started = time.monotonic()
+            r = await client.post("/handle", json={"action": "log"})
+            took = time.monotonic() - started
+    assert r.status_code == 503
+    assert r.headers["content-type"] == "application/json"
+    assert r.json() == {"error": True, "message": "broker-service unavailable"}
+    # Bounded by lb_try_duration (3 s): the client is told, never left hanging.
+    assert took < 5, took
