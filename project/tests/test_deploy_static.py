@@ -1,10 +1,13 @@
-"""Offline checks of the deployment files: compose, Dockerfiles, Kubernetes manifests, Makefile.
+"""Offline checks of the deployment files: compose, Dockerfiles, Kubernetes manifests, Makefile,
+and the configurations compose mounts (Caddy, Prometheus, Grafana).
 
 No Docker engine runs here, so each file goes through the validator its tool would apply
-(docker-compose's own, the compose spec's schema, hadolint, kubernetes-validate), and the
-ports and names in every file are checked against docs/contracts.md.
+(docker-compose's own, the compose spec's schema, hadolint, kubernetes-validate, caddy validate,
+promtool), and the ports and names in every file are checked against docs/contracts.md.
 """
 
+import ipaddress
+import json
 import re
 import shutil
 import subprocess
@@ -31,9 +34,17 @@ SERVICES = {
     "logger-service": ("logger_service", "build_logger"),
     "listener-service": ("listener_service", "build_listener"),
 }
-# The listener publishes nothing (contract); its own port serves only its probes.
-PROBE_ONLY_PORT = {"listener-service": 8085}
-DATA_SERVICES = {"postgres", "mongo", "rabbitmq", "mailhog"}
+# In compose these publish nothing: the proxy publishes the broker's 8080 and balances its
+# replicas; the listener's port serves only its probes and /metrics.
+UNPUBLISHED = {"broker-service", "listener-service"}
+# Compose only: on Kubernetes the Service balances the broker, and the cluster brings its own
+# Prometheus, Grafana and trace store.
+COMPOSE_ONLY = {"proxy", "jaeger", "prometheus", "grafana"}
+# No Kubernetes Service: nothing calls the listener (Prometheus finds its pods by annotation).
+NO_SERVICE = {"listener-service"}
+CADDYFILE = PROJECT / "caddy" / "Caddyfile"
+PROMETHEUS_CONFIG = PROJECT / "prometheus" / "prometheus.yml"
+GRAFANA = PROJECT / "grafana"
 
 
 def contract() -> dict[str, tuple[str | None, list[int]]]:
@@ -61,6 +72,13 @@ def load_compose() -> dict[str, Any]:
     return data
 
 
+def compose_default(value: str) -> str:
+    """What compose makes of `${NAME:-default}` when NAME is not set."""
+    found = re.fullmatch(r"\$\{[A-Z_]+:-(.*)\}", value)
+    assert found, f"not a variable with a default: {value}"
+    return found.group(1)
+
+
 def k8s_documents() -> list[tuple[Path, dict[str, Any]]]:
     docs = []
     for path in sorted(K8S.rglob("*.yaml")):
@@ -74,14 +92,16 @@ def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False, **kwargs)
 
 
-def docker_compose() -> str:
-    found = shutil.which("docker-compose")
+def debian_tool(name: str, package: str) -> str:
+    """The path of a program from Debian's packages; a clear failure when it is missing."""
+    found = shutil.which(name)
     if found is None:
-        pytest.fail(
-            "docker-compose is not installed: `apt-get install docker-compose` "
-            "(Debian's package; .ci/run installs it) to validate project/docker-compose.yml"
-        )
+        pytest.fail(f"{name} is not installed: `apt-get install {package}` (.ci/run installs it)")
     return found
+
+
+def docker_compose() -> str:
+    return debian_tool("docker-compose", "docker-compose")
 
 
 def tool(name: str) -> str:
@@ -135,7 +155,8 @@ def test_compose_names_and_ports_are_the_contracts_on_both_sides() -> None:
         mappings = [str(m) for m in services[name].get("ports", [])]
         pairs = [m.split(":") for m in mappings]
         assert all(host == inside for host, inside in pairs), f"{name}: {mappings}"
-        assert sorted(int(host) for host, _ in pairs) == sorted(ports), name
+        published = [] if name in UNPUBLISHED else ports
+        assert sorted(int(host) for host, _ in pairs) == sorted(published), name
 
 
 def test_every_container_is_health_checked_restarted_and_started_in_order() -> None:
@@ -153,15 +174,61 @@ def test_every_container_is_health_checked_restarted_and_started_in_order() -> N
         assert svc["build"] == {"context": "..", "dockerfile": f"{folder}/Dockerfile"}
         assert svc["image"] == f"go-micro-py/{folder}:latest"
         assert "/ready" in " ".join(svc["healthcheck"]["test"]), folder
-        port = contract()[compose_name(folder)][1] or [PROBE_ONLY_PORT[folder]]
+        port = contract()[compose_name(folder)][1]
         assert svc["environment"]["PORT"] == str(port[0]), folder
 
 
-def test_broker_and_listener_can_have_replicas() -> None:
+def test_broker_and_listener_run_replicas_whose_count_is_a_variable() -> None:
     services = load_compose()["services"]
-    assert services["listener-service"]["deploy"]["replicas"] >= 2
-    assert "ports" not in services["listener-service"]
-    assert services["broker-service"]["deploy"]["replicas"] >= 1
+    for name, variable in (
+        ("broker-service", "BROKER_REPLICAS"),
+        ("listener-service", "LISTENER_REPLICAS"),
+    ):
+        replicas = services[name]["deploy"]["replicas"]
+        assert replicas.startswith("${" + variable + ":-"), name
+        assert int(compose_default(replicas)) >= 2, name
+        assert "ports" not in services[name], name
+
+
+def test_the_proxy_is_the_broker_replicas_one_door() -> None:
+    services = load_compose()["services"]
+    proxy, broker = services["proxy"], services["broker-service"]
+    assert proxy["image"].startswith("caddy:2.")
+    assert "./caddy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert proxy["depends_on"] == {"broker-service": {"condition": "service_healthy"}}
+    assert services["front-end"]["depends_on"] == {"proxy": {"condition": "service_healthy"}}
+    # By default the proxy checks every replica compose starts, by its container's name.
+    count = int(compose_default(broker["deploy"]["replicas"]))
+    upstreams = compose_default(proxy["environment"]["BROKER_UPSTREAMS"]).split()
+    assert upstreams == [f"go-micro-py-broker-service-{n}:8080" for n in range(1, count + 1)]
+    # The broker believes X-Forwarded-For from the proxy alone, whose address Docker never
+    # hands to another container.
+    address = ipaddress.ip_address(proxy["networks"]["default"]["ipv4_address"])
+    assert broker["environment"]["FORWARDED_ALLOW_IPS"] == str(address)
+    (pool,) = load_compose()["networks"]["default"]["ipam"]["config"]
+    assert address in ipaddress.ip_network(pool["subnet"])
+    assert address not in ipaddress.ip_network(pool["ip_range"])
+    assert proxy["environment"]["PROXY_PORT"] == "8080"
+
+
+def test_every_service_sends_its_traces_to_jaeger_under_its_compose_name() -> None:
+    services = load_compose()["services"]
+    for folder in SERVICES:
+        name = compose_name(folder)
+        settings = services[name]["environment"]
+        assert settings["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4317", name
+        assert settings["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc", name
+        assert settings["OTEL_SERVICE_NAME"] == name
+    assert services["front-end"]["environment"]["TRACE_UI_URL"] == "http://localhost:16686"
+
+
+def test_rabbitmq_runs_its_prometheus_plugin() -> None:
+    rabbitmq = load_compose()["services"]["rabbitmq"]
+    mount = "./rabbitmq/enabled_plugins:/etc/rabbitmq/enabled_plugins:ro"
+    assert mount in rabbitmq["volumes"]
+    plugins = (PROJECT / "rabbitmq" / "enabled_plugins").read_text()
+    assert re.fullmatch(r"\[([a-z_]+,)*[a-z_]+\]\.\n", plugins), plugins
+    assert {"rabbitmq_management", "rabbitmq_prometheus"} <= set(re.findall(r"[a-z_]+", plugins))
 
 
 def test_data_lives_in_named_volumes() -> None:
@@ -169,8 +236,11 @@ def test_data_lives_in_named_volumes() -> None:
     declared = set(compose["volumes"])
     for name in ("postgres", "mongo", "rabbitmq"):
         volumes = compose["services"][name]["volumes"]
-        assert volumes, name
-        assert all(v.split(":")[0] in declared for v in volumes), name
+        # Configuration comes from the repository, read-only; data lives in named volumes.
+        data = [v for v in volumes if not v.startswith("./")]
+        assert data, name
+        assert all(v.split(":")[0] in declared for v in data), name
+        assert all(v.endswith(":ro") for v in volumes if v.startswith("./")), name
 
 
 def test_compose_settings_use_the_originals_credentials() -> None:
@@ -235,7 +305,7 @@ def test_every_address_in_compose_names_a_contract_service_and_port() -> None:
             for name, svc in load_compose()["services"].items()
         )
     )
-    assert checked == ADDRESS_SETTINGS
+    assert checked == ADDRESS_SETTINGS | {"OTEL_EXPORTER_OTLP_ENDPOINT"}
 
 
 # --- Dockerfiles -----------------------------------------------------------------------------
@@ -318,7 +388,7 @@ def test_dockerfile_follows_the_image_recipe(folder: str) -> None:
     assert "urllib" in health
     assert "/ping" in health
     exposed = sorted(int(p) for word, args in steps if word == "EXPOSE" for p in args.split())
-    assert exposed == sorted(contract()[compose_name(folder)][1] or [PROBE_ONLY_PORT[folder]])
+    assert exposed == sorted(contract()[compose_name(folder)][1])
     assert steps[-1] == ("CMD", f'["python", "-m", "{package}"]')
 
 
@@ -352,11 +422,11 @@ def test_kustomization_applies_every_manifest() -> None:
 def test_k8s_services_agree_with_the_contract() -> None:
     docs = k8s_documents()
     services = {d["metadata"]["name"]: d for _, d in docs if d["kind"] == "Service"}
+    assert not services.keys() & (COMPOSE_ONLY | NO_SERVICE)
     for name, (_, ports) in contract().items():
-        if not ports:
-            assert name not in services, f"{name} publishes nothing in the contract"
-            continue
-        assert sorted(p["port"] for p in services[name]["spec"]["ports"]) == sorted(ports), name
+        if name not in COMPOSE_ONLY | NO_SERVICE:
+            found = sorted(p["port"] for p in services[name]["spec"]["ports"])
+            assert found == sorted(ports), name
 
 
 def test_k8s_deployments_probe_readiness_and_liveness() -> None:
@@ -374,7 +444,7 @@ def test_k8s_deployments_probe_readiness_and_liveness() -> None:
             assert container["livenessProbe"]["grpc"]["port"] == 50001
         else:
             assert container["livenessProbe"]["httpGet"]["path"] == "/ping"
-        expected = contract()[name][1] or [PROBE_ONLY_PORT[folder]]
+        expected = contract()[name][1]
         assert sorted(p["containerPort"] for p in container["ports"]) == sorted(expected)
         assert configmaps[name]["PORT"] == str(expected[0])
 
@@ -389,6 +459,89 @@ def test_every_address_in_the_k8s_settings_names_a_contract_service_and_port() -
         )
     )
     assert checked == ADDRESS_SETTINGS
+
+
+def pod_templates() -> list[tuple[str, dict[str, Any]]]:
+    """(workload name, pod template) for every Deployment and StatefulSet."""
+    return [
+        (d["metadata"]["name"], d["spec"]["template"])
+        for _, d in k8s_documents()
+        if d["kind"] in ("Deployment", "StatefulSet")
+    ]
+
+
+def test_every_k8s_container_has_cpu_and_memory_requests_and_limits() -> None:
+    for name, template in pod_templates():
+        for container in template["spec"]["containers"]:
+            resources = container.get("resources", {})
+            for kind in ("requests", "limits"):
+                assert set(resources.get(kind, {})) == {"cpu", "memory"}, f"{name} {kind}"
+
+
+def autoscalers() -> dict[str, dict[str, Any]]:
+    """Deployment name -> the HorizontalPodAutoscaler's spec that scales it."""
+    found = {}
+    for _, doc in k8s_documents():
+        if doc["kind"] == "HorizontalPodAutoscaler":
+            target = doc["spec"]["scaleTargetRef"]
+            assert (target["apiVersion"], target["kind"]) == ("apps/v1", "Deployment")
+            found[target["name"]] = doc["spec"]
+    return found
+
+
+def test_broker_and_listener_scale_by_cpu_between_sensible_bounds() -> None:
+    docs = k8s_documents()
+    deployments = {d["metadata"]["name"]: d for _, d in docs if d["kind"] == "Deployment"}
+    hpas = autoscalers()
+    assert set(hpas) == {"broker-service", "listener-service"}
+    assert all(
+        d["apiVersion"] == "autoscaling/v2"
+        for _, d in docs
+        if d["kind"] == "HorizontalPodAutoscaler"
+    )
+    for name, spec in hpas.items():
+        assert name in deployments, f"the autoscaler scales {name}, which is no Deployment"
+        assert 2 <= spec["minReplicas"] < spec["maxReplicas"] <= 20, name
+        (metric,) = spec["metrics"]
+        assert metric["resource"]["name"] == "cpu", name
+        assert 50 <= metric["resource"]["target"]["averageUtilization"] <= 90, name
+        # A count in the Deployment would undo the autoscaler's on every `kubectl apply`.
+        assert "replicas" not in deployments[name]["spec"], name
+        (container,) = deployments[name]["spec"]["template"]["spec"]["containers"]
+        assert "cpu" in container["resources"]["requests"], f"{name}: utilization needs a request"
+
+
+def replicas_of(deployment: dict[str, Any]) -> int:
+    hpa = autoscalers().get(deployment["metadata"]["name"])
+    return int(hpa["minReplicas"] if hpa else deployment["spec"].get("replicas", 1))
+
+
+def test_every_deployment_with_replicas_has_a_disruption_budget_and_spreads() -> None:
+    docs = k8s_documents()
+    budgets = [d for _, d in docs if d["kind"] == "PodDisruptionBudget"]
+    several = [d for _, d in docs if d["kind"] == "Deployment" and replicas_of(d) > 1]
+    assert {d["metadata"]["name"] for d in several} == {"broker-service", "listener-service"}
+    for deployment in several:
+        name = deployment["metadata"]["name"]
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        (budget,) = [b for b in budgets if b["spec"]["selector"]["matchLabels"] == labels]
+        assert budget["apiVersion"] == "policy/v1"
+        assert budget["spec"]["maxUnavailable"] < replicas_of(deployment), name
+        spread = deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        keys = {c["topologyKey"] for c in spread if c["labelSelector"]["matchLabels"] == labels}
+        assert "kubernetes.io/hostname" in keys, name
+
+
+def test_every_service_pod_is_annotated_for_prometheus() -> None:
+    templates = dict(pod_templates())
+    for folder in SERVICES:
+        name = compose_name(folder)
+        annotations = templates[name]["metadata"]["annotations"]
+        (container,) = templates[name]["spec"]["containers"]
+        assert annotations["prometheus.io/scrape"] == "true", name
+        assert annotations["prometheus.io/path"] == "/metrics", name
+        http_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "http")
+        assert annotations["prometheus.io/port"] == str(http_port), name
 
 
 # --- Makefile --------------------------------------------------------------------------------
@@ -420,3 +573,169 @@ def test_make_up_build_rebuilds_then_starts_detached() -> None:
         [str(COMPOSE_FILE), "build"],
         ["up", "--detach"],
     ]
+
+
+def test_make_passes_the_replica_counts_and_names_every_broker_replica_to_the_proxy() -> None:
+    show = 'show: ; @echo "$$BROKER_REPLICAS $$LISTENER_REPLICAS $$BROKER_UPSTREAMS"'
+    cmd = ["make", "-s", "--no-print-directory", "-C", str(PROJECT), "--eval", show, "show"]
+    defaults = run(cmd).stdout.split()
+    assert defaults[:2] == ["3", "2"]
+    scaled = run([*cmd, "BROKER_REPLICAS=5", "LISTENER_REPLICAS=4"]).stdout.split()
+    assert scaled[:2] == ["5", "4"]
+    # docker compose names replica n <project>-<service>-n; the old docker-compose uses `_`.
+    v2 = run(["sh", "-c", "docker compose version >/dev/null 2>&1"]).returncode == 0
+    sep = "-" if v2 else "_"
+    names = [f"go-micro-py{sep}broker-service{sep}{n}:8080" for n in range(1, 6)]
+    assert scaled[2:] == names
+
+
+def test_make_help_says_how_to_change_the_replica_counts() -> None:
+    result = run(["make", "--no-print-directory", "-C", str(PROJECT), "help"])
+    assert "BROKER_REPLICAS" in result.stdout
+    assert "LISTENER_REPLICAS" in result.stdout
+
+
+# --- what compose mounts: the proxy's, Prometheus' and Grafana's configuration ---------------
+
+
+def caddy() -> str:
+    return debian_tool("caddy", "caddy")
+
+
+def caddy_validate(caddyfile: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "BROKER_UPSTREAMS": "127.0.0.1:1 127.0.0.1:2"}
+    cmd = [caddy(), "validate", "--config", str(caddyfile), "--adapter", "caddyfile"]
+    return run(cmd, env=env)
+
+
+def test_the_proxy_accepts_its_configuration() -> None:
+    result = caddy_validate(CADDYFILE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Valid configuration" in result.stdout + result.stderr
+
+
+def test_caddy_validate_refuses_a_wrong_directive(tmp_path: Path) -> None:
+    wrong = tmp_path / "Caddyfile"
+    wrong.write_text(CADDYFILE.read_text().replace("health_interval", "health_intervall"))
+    result = caddy_validate(wrong)
+    assert result.returncode != 0
+    assert "health_intervall" in result.stdout + result.stderr
+
+
+def test_the_caddyfile_takes_every_address_from_the_environment() -> None:
+    text = CADDYFILE.read_text()
+    placeholders = set(re.findall(r"\{\$([A-Z_]+)", text))
+    proxy = load_compose()["services"]["proxy"]
+    assert placeholders == {*proxy["environment"], "PROXY_LOG_LEVEL"}
+    metrics_port = proxy["environment"]["PROXY_METRICS_PORT"]
+    assert metrics_port in " ".join(proxy["healthcheck"]["test"])
+
+
+def promtool() -> str:
+    return debian_tool("promtool", "prometheus")
+
+
+def test_prometheus_config_passes_promtool() -> None:
+    result = run([promtool(), "check", "config", str(PROMETHEUS_CONFIG)])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_refuses_a_wrong_config(tmp_path: Path) -> None:
+    wrong = tmp_path / "prometheus.yml"
+    wrong.write_text(PROMETHEUS_CONFIG.read_text().replace("type: A", "type: CNAME"))
+    assert run([promtool(), "check", "config", str(wrong)]).returncode != 0
+
+
+def scrape_targets() -> dict[str, tuple[str, list[str]]]:
+    """job -> ("dns" or "static", its host:port targets)."""
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    found = {}
+    for job in config["scrape_configs"]:
+        if "dns_sd_configs" in job:
+            (sd,) = job["dns_sd_configs"]
+            found[job["job_name"]] = ("dns", [f"{n}:{sd['port']}" for n in sd["names"]])
+        else:
+            (static,) = job["static_configs"]
+            found[job["job_name"]] = ("static", static["targets"])
+    return found
+
+
+def test_prometheus_scrapes_every_service_each_replica_rabbitmq_and_the_proxy() -> None:
+    targets = scrape_targets()
+    services = load_compose()["services"]
+    for folder in SERVICES:
+        name = compose_name(folder)
+        how = "dns" if "deploy" in services[name] else "static"
+        assert targets[name] == (how, [f"{name}:{contract()[name][1][0]}"]), name
+    assert targets["rabbitmq"] == ("static", ["rabbitmq:15692"])
+    assert targets["proxy"] == (
+        "static",
+        [f"proxy:{services['proxy']['environment']['PROXY_METRICS_PORT']}"],
+    )
+    mount = "./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro"
+    assert mount in services["prometheus"]["volumes"]
+
+
+# The metric names the services expose (issue 15), RabbitMQ's plugin and Caddy's.
+SERVICE_METRICS = {
+    "http_server_requests_total",
+    "http_server_request_duration_seconds",
+    "downstream_requests_total",
+    "downstream_request_duration_seconds",
+    "logger_writes_total",
+    "logger_store_write_duration_seconds",
+    "listener_messages_consumed_total",
+    "listener_messages_stored_total",
+    "listener_messages_redelivered_total",
+    "listener_messages_dead_lettered_total",
+    "listener_publish_to_stored_seconds",
+    "auth_password_check_duration_seconds",
+    "auth_logins_total",
+    "auth_rate_limit_refusals_total",
+    "mail_smtp_send_duration_seconds",
+    "mail_smtp_failures_total",
+}
+OTHER_METRICS = {
+    "rabbitmq_detailed_queue_messages_ready",
+    "rabbitmq_detailed_queue_messages_unacked",
+    "rabbitmq_detailed_queue_consumers",
+    "caddy_reverse_proxy_upstreams_healthy",
+}
+
+
+def dashboard_panels() -> list[dict[str, Any]]:
+    dashboard = json.loads((GRAFANA / "dashboards" / "go-micro.json").read_text())
+    return [p for p in dashboard["panels"] if p["type"] != "row"]
+
+
+def metrics_named(expr: str) -> set[str]:
+    """The metric names in a PromQL expression (a histogram's series by its family's name)."""
+    words = set(re.findall(r"[a-z_]+", re.sub(r"\{[^}]*\}|\[[^]]*\]", "", expr)))
+    return {re.sub(r"_bucket$", "", w) for w in words} & (SERVICE_METRICS | OTHER_METRICS)
+
+
+def test_every_dashboard_panel_asks_prometheus_for_known_metrics() -> None:
+    datasource = yaml.safe_load((GRAFANA / "provisioning/datasources/prometheus.yml").read_text())
+    (source,) = datasource["datasources"]
+    assert (source["type"], source["url"]) == ("prometheus", "http://prometheus:9090")
+    panels = dashboard_panels()
+    assert len({p["id"] for p in panels}) == len(panels)
+    shown = set()
+    for panel in panels:
+        assert panel["datasource"]["uid"] == source["uid"], panel["title"]
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            named = metrics_named(target["expr"])
+            assert named, f"{panel['title']}: {target['expr']} names no known metric"
+            shown |= named
+    # Rate, errors and duration per service and door, the queue, logins and mail: all shown.
+    assert shown >= SERVICE_METRICS
+
+
+def test_grafana_provisions_the_dashboard_from_the_repository() -> None:
+    grafana = load_compose()["services"]["grafana"]
+    provider = yaml.safe_load((GRAFANA / "provisioning/dashboards/go-micro.yml").read_text())
+    (source,) = provider["providers"]
+    mounts = dict(v.removesuffix(":ro").split(":") for v in grafana["volumes"])
+    assert mounts["./grafana/dashboards"] == source["options"]["path"]
+    assert mounts["./grafana/provisioning"] == "/etc/grafana/provisioning"
