@@ -11,7 +11,9 @@ Clients are told apart by their loopback source address (127.0.0.2, ...), one pe
 import asyncio
 import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -104,7 +106,7 @@ def exchange(rabbit_url: str, run_id: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def replicas(
+def world(
     secantus_url: str,
     mongo_database: str,
     postgres_dsn: str,
@@ -112,7 +114,8 @@ def replicas(
     exchange: str,
     mail_catcher: Catcher,
     logs_dir: Path,
-) -> Iterator[list[ServiceProcess]]:
+) -> Iterator[dict[str, ServiceProcess]]:
+    """Every process by name: logger, auth, mail, broker-1, broker-2."""
     started: list[ServiceProcess] = []
 
     def start(name: str, module: str, env: dict[str, str]) -> ServiceProcess:
@@ -160,11 +163,22 @@ def replicas(
         ]
         for svc in started:
             svc.wait_ready(90)
-        yield brokers
+        yield {
+            "logger": logger,
+            "auth": auth,
+            "mail": mail,
+            "broker-1": brokers[0],
+            "broker-2": brokers[1],
+        }
     finally:
         for svc in reversed(started):
             with contextlib.suppress(AssertionError):
                 svc.stop()
+
+
+@pytest.fixture(scope="module")
+def replicas(world: dict[str, ServiceProcess]) -> list[ServiceProcess]:
+    return [world["broker-1"], world["broker-2"]]
 
 
 @contextlib.contextmanager
@@ -268,6 +282,48 @@ async def test_a_killed_replica_is_skipped_and_no_request_fails_once_it_is_down(
             10,
             what=f"caddy taking {upstream(victim)} back",
         )
+
+
+async def test_a_hung_replica_is_skipped_too(
+    replicas: list[ServiceProcess], proxy: Proxy, client_at: Client
+) -> None:
+    survivor, victim = replicas
+    assert victim.proc is not None
+    os.kill(victim.proc.pid, signal.SIGSTOP)
+    try:
+        wait_for(
+            lambda: proxy.is_down(upstream(victim)),
+            MARKED_DOWN_WITHIN,
+            what=f"caddy marking the hung {upstream(victim)} down",
+        )
+        async with client_at("127.0.0.6") as client:
+            answers = [(await client.post("/")).status_code for _ in range(10)]
+        assert answers == [200] * 10
+        assert {replica for replica, _ in proxy.served("127.0.0.6")} == {upstream(survivor)}
+    finally:
+        os.kill(victim.proc.pid, signal.SIGCONT)
+    wait_for(lambda: not proxy.is_down(upstream(victim)), 10, what="the thawed replica back")
+
+
+async def test_a_dependency_every_replica_misses_leaves_the_rest_serving(
+    world: dict[str, ServiceProcess], proxy: Proxy, client_at: Client
+) -> None:
+    # The replicas stay in the rotation: they are alive, and only mail is away.
+    mail = {"from": "me@example.com", "to": "you@there.com", "subject": "s", "message": "m"}
+    world["mail"].stop()
+    try:
+        async with client_at("127.0.0.7") as client:
+            sent = await client.post("/handle", json={"action": "mail", "mail": mail})
+            assert (sent.status_code, sent.json()["message"]) == (
+                502,
+                "mail-service is unavailable",
+            )
+            assert await login(client, **ADMIN) == 202
+            assert (
+                await client.post("/log-http", json={"log": {"name": "n", "data": "d"}})
+            ).status_code == 202
+    finally:
+        world["mail"].start()
 
 
 async def test_failed_logins_count_the_clients_address_not_the_proxys(
