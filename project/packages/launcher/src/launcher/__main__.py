@@ -1,5 +1,5 @@
 """`python -m launcher`: check PostgreSQL and RabbitMQ, start every service in readiness order,
-print where they are, and stop them all on Ctrl-C or SIGTERM."""
+print where they are, restart any that exits, and stop them all on Ctrl-C or SIGTERM."""
 
 import asyncio
 import os
@@ -9,7 +9,7 @@ import time
 
 from launcher.plan import build_plan
 from launcher.probes import mail_server_answers, missing_servers, mongo_answers
-from launcher.runner import Console, Runner
+from launcher.runner import Console, Restarts, Runner
 from launcher.settings import LauncherSettings
 
 # `uv run` forwards the terminal's Ctrl-C to us as well: a repeat this soon is the same one.
@@ -41,7 +41,14 @@ async def launch() -> int:
         )
     if not start_catcher:
         console.say("a mail server is set or answers: the mail catcher is not started")
-    runner = Runner(console, ready_timeout=settings.ready_timeout, stop_grace=settings.stop_grace)
+    runner = Runner(
+        console,
+        ready_timeout=settings.ready_timeout,
+        stop_grace=settings.stop_grace,
+        restarts=Restarts(
+            settings.restart_delay, settings.restart_max_delay, settings.restart_reset
+        ),
+    )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -77,14 +84,8 @@ async def launch() -> int:
             width = max(len(what) for what, _ in plan.addresses)
             for what, address in plan.addresses:
                 console.say(f"  {what.ljust(width)}  {address}")
-            console.say("Ctrl-C stops them all.")
-            exited = asyncio.create_task(runner.first_exit())
-            await asyncio.wait([exited, stopping], return_when=asyncio.FIRST_COMPLETED)
-            if exited.done():
-                name, returncode = exited.result()
-                console.say(f"{name} exited with code {returncode}: stopping the others")
-                code = 1
-            exited.cancel()
+            console.say("A service that exits is started again; Ctrl-C stops them all.")
+            await stopping
     finally:
         stopping.cancel()
         await asyncio.gather(starting, return_exceptions=True)
