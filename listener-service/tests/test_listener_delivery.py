@@ -21,12 +21,15 @@ from devkit.net import free_port
 from devkit.process import ServiceProcess
 from devkit.proxy import TcpProxy
 from devkit.wait import await_for, http_status, wait_for
+from listener_service.consumer import FAILURES_HEADER
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from svckit.amqp import REASON_HEADER, Publisher
 
 Doc = dict[str, Any]
 PREFETCH = 16
+# A status the sick logger never answers with: it keeps the request waiting instead.
+HANG = 0
 
 
 @dataclass(frozen=True)
@@ -189,9 +192,11 @@ async def publish_many(pub: Publisher, name: str, n: int, key: str = "log.INFO")
 
 
 async def depth(channel: AbstractChannel, queue: str) -> int:
-    declared = await channel.declare_queue(queue, passive=True)
-    count = declared.declaration_result.message_count
-    return count or 0
+    """Messages ready in `queue` now: declared again each time, since a robust channel hands
+    out the queue of its first passive declare, with that declare's count."""
+    declared = await channel.get_queue(queue)
+    result = await declared.declare()
+    return result.message_count or 0
 
 
 async def dead_letters(channel: AbstractChannel, queue: str) -> list[AbstractIncomingMessage]:
@@ -327,7 +332,8 @@ async def test_sigterm_finishes_in_flight_events_then_exits_cleanly(
 @dataclass
 class SickLogger:
     """A real HTTP server standing in for an ill logger: answers each POST /log in turn with
-    the next of `statuses` (the last one forever), recording when and which event came."""
+    the next of `statuses` (the last one forever; HANG: no answer at all), recording when and
+    which event came. Its `/ping` always answers: the process itself is fine."""
 
     url: str
     statuses: list[int]
@@ -342,11 +348,17 @@ async def sick_logger() -> AsyncIterator[SickLogger]:
         body = await request.json()
         sick.calls.append((time.monotonic(), body.get("event_id", "")))
         status = sick.statuses[min(len(sick.calls), len(sick.statuses)) - 1]
+        if status == HANG:
+            await asyncio.sleep(60)
         return web.json_response({"error": status >= 400, "message": "as told"}, status=status)
+
+    async def ping(_: web.Request) -> web.Response:
+        return web.Response(text=".")
 
     app = web.Application()
     app.router.add_post("/log", answer)
-    runner = web.AppRunner(app)
+    app.router.add_get("/ping", ping)
+    runner = web.AppRunner(app, handler_cancellation=True)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -369,6 +381,7 @@ async def sick_listener(
         MAX_DELIVERIES="3",
         RETRY_DELAY="0.2",
         RETRY_MAX_DELAY="0.4",
+        LOGGER_TIMEOUT="1",
     )
     await asyncio.to_thread(svc.start)
     pub = Publisher(rabbit_url, sick.exchange)
@@ -379,7 +392,7 @@ async def sick_listener(
     await asyncio.to_thread(svc.stop)
 
 
-async def test_a_logger_answering_500_gets_each_event_max_deliveries_times_with_back_off_then_dead(
+async def test_a_logger_answering_500_gets_each_event_max_deliveries_tries_with_back_off_then_dead(
     sick_logger: SickLogger,
     sick_listener: tuple[ServiceProcess, Publisher, Names],
     admin: tuple[AbstractRobustConnection, AbstractChannel],
@@ -396,8 +409,9 @@ async def test_a_logger_answering_500_gets_each_event_max_deliveries_times_with_
     [letter] = await await_for(dead, 15, interval=0.1, what="the dead letter")
     assert letter.message_id == event
     reason = str(letter.headers[REASON_HEADER])
-    assert "3 deliveries" in reason
-    assert "500" in reason
+    assert reason == "the logger failed it 3 times, last: 500 as told"
+    assert letter.headers[FAILURES_HEADER] == 3
+    assert letter.headers["x-original-routing-key"] == "log.ERROR"
     assert json.loads(letter.body) == {"name": "sick", "data": "x"}
     assert [c[1] for c in sick_logger.calls] == [event] * 3
     gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(sick_logger.calls)]
@@ -424,6 +438,72 @@ async def test_a_logger_without_its_store_503_holds_events_without_spending_deli
     # Six refusals, more than MAX_DELIVERIES=3, yet the event was neither dropped nor dead.
     assert [c[1] for c in sick_logger.calls] == [event] * 7
     assert await dead_letters(channel, sick.dead_queue) == []
+
+
+async def test_a_logger_that_hangs_on_one_event_while_it_answers_ping_spends_its_tries(
+    sick_logger: SickLogger,
+    sick_listener: tuple[ServiceProcess, Publisher, Names],
+    admin: tuple[AbstractRobustConnection, AbstractChannel],
+) -> None:
+    _, pub, sick = sick_listener
+    _, channel = admin
+    sick_logger.calls.clear()
+    sick_logger.statuses[:] = [HANG]
+    event = await pub.publish("log.WARNING", {"name": "hangs", "data": "x"})
+
+    async def dead() -> list[AbstractIncomingMessage]:
+        return await dead_letters(channel, sick.dead_queue)
+
+    [letter] = await await_for(dead, 20, interval=0.1, what="the dead letter")
+    assert letter.message_id == event
+    assert (
+        letter.headers[REASON_HEADER] == "the logger failed it 3 times, last: no answer within 1 s"
+    )
+    assert [c[1] for c in sick_logger.calls] == [event] * 3
+
+
+@pytest.mark.slow
+async def test_a_long_logger_outage_with_the_listener_restarted_many_times_dead_letters_nothing(
+    publisher: Publisher,
+    logs: AsyncCollection[Doc],
+    logger: ServiceProcess,
+    listener: ServiceProcess,
+    admin: tuple[AbstractRobustConnection, AbstractChannel],
+    names: Names,
+    run_id: str,
+) -> None:
+    """RabbitMQ 3.10 counts each return of a held message (the listener's channel closing) in
+    `x-delivery-count`; more returns than the old `x-delivery-limit` of 5 spend no try."""
+    _, channel = admin
+    name = f"restarts-{run_id}"
+    restarts = 7
+    logger.stop()
+    try:
+        ids = await publish_many(publisher, name, PREFETCH // 2)
+
+        async def all_held() -> bool:
+            return await depth(channel, names.queue) == 0
+
+        for crash in range(restarts):
+            # The listener holds every event (none is ready in the queue), then dies with them.
+            await await_for(all_held, 20, what=f"the listener holding the events ({crash})")
+            listener.kill()
+            await asyncio.to_thread(listener.start)
+        await await_for(all_held, 20, what="the listener holding the events")
+        listener.kill()
+        queue = await channel.get_queue(names.queue)
+        peeked = await queue.get(timeout=5)
+        assert peeked is not None
+        returns = peeked.headers["x-delivery-count"]
+        assert isinstance(returns, int)
+        assert returns >= restarts
+        await peeked.nack(requeue=True)
+        await asyncio.to_thread(listener.start)
+    finally:
+        logger.start()
+    docs = await wait_stored(logs, name, len(ids), 30)
+    assert_each_once(docs, ids)
+    assert await dead_letters(channel, names.dead_queue) == []
 
 
 async def test_listener_started_before_rabbitmq_waits_and_then_consumes(

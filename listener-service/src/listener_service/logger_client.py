@@ -12,15 +12,18 @@ class Verdict(enum.Enum):
     STORED = "stored"
     # 4xx: the entry itself is bad; retrying cannot help.
     REFUSED = "refused"
-    # 500 (and other 5xx), no answer in time, a broken exchange: perhaps the message's fault,
-    # so the try spends one of its deliveries.
+    # 500 (and other 5xx), or no answer (in time, or a broken exchange) from a logger that still
+    # answers `/ping`: the logger failed on this entry, so the try counts against it.
     FAILED = "failed"
-    # Refused connection, or 502/503/504 (the logger's store is away): the logger cannot take
-    # anything right now; the message is not at fault.
+    # Refused connection, 502/503/504 (the logger's store is away), or no answer from a logger
+    # that does not answer `/ping` either (gone, or hung): the logger cannot take anything right
+    # now; the message is not at fault.
     UNAVAILABLE = "unavailable"
 
 
 CONNECT_TIMEOUT = 2.0
+# Deadline of the `/ping` that tells a failed entry from a logger that is away.
+PING_TIMEOUT = 1.0
 
 # "Try later" answers: a gateway without its logger, or a logger without its store.
 UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
@@ -69,9 +72,9 @@ class LoggerClient:
             late = f"{self.base_url}: no connection within {CONNECT_TIMEOUT:g} s"
             return Answer(Verdict.UNAVAILABLE, late)
         except TimeoutError:
-            return Answer(Verdict.FAILED, f"no answer within {self.timeout:g} s")
+            return await self._no_answer(f"no answer within {self.timeout:g} s")
         except aiohttp.ClientError as exc:
-            return Answer(Verdict.FAILED, str(exc) or type(exc).__name__)
+            return await self._no_answer(str(exc) or type(exc).__name__)
         if status == 202:
             return Answer(Verdict.STORED)
         detail = f"{status} {_message(text)}"
@@ -80,6 +83,21 @@ class LoggerClient:
         if status in UNAVAILABLE_STATUSES:
             return Answer(Verdict.UNAVAILABLE, detail)
         return Answer(Verdict.FAILED, detail)
+
+    async def _no_answer(self, detail: str) -> Answer:
+        """A call that got no answer is the entry's failure only if the logger answers others."""
+        if await self._answers_ping():
+            return Answer(Verdict.FAILED, detail)
+        return Answer(Verdict.UNAVAILABLE, f"{detail}, nor to /ping")
+
+    async def _answers_ping(self) -> bool:
+        try:
+            async with self._http.get(
+                f"{self.base_url}/ping", timeout=aiohttp.ClientTimeout(total=PING_TIMEOUT)
+            ) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False
 
     async def close(self) -> None:
         await self._http.close()
