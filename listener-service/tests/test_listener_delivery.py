@@ -392,30 +392,37 @@ async def sick_listener(
     await asyncio.to_thread(svc.stop)
 
 
-async def test_a_logger_answering_500_gets_each_event_max_deliveries_tries_with_back_off_then_dead(
+@pytest.mark.parametrize(
+    ("answer", "key", "last"),
+    [(500, "log.ERROR", "500 as told"), (HANG, "log.WARNING", "no answer within 1 s")],
+    ids=["500", "hangs while it answers ping"],
+)
+async def test_a_logger_failing_an_event_gives_it_max_deliveries_tries_with_back_off_then_dead(
     sick_logger: SickLogger,
     sick_listener: tuple[ServiceProcess, Publisher, Names],
     admin: tuple[AbstractRobustConnection, AbstractChannel],
+    answer: int,
+    key: str,
+    last: str,
 ) -> None:
     _, pub, sick = sick_listener
     _, channel = admin
     sick_logger.calls.clear()
-    sick_logger.statuses[:] = [500]
-    event = await pub.publish("log.ERROR", {"name": "sick", "data": "x"})
+    sick_logger.statuses[:] = [answer]
+    event = await pub.publish(key, {"name": "sick", "data": "x"})
 
     async def dead() -> list[AbstractIncomingMessage]:
         return await dead_letters(channel, sick.dead_queue)
 
-    [letter] = await await_for(dead, 15, interval=0.1, what="the dead letter")
+    [letter] = await await_for(dead, 20, interval=0.1, what="the dead letter")
     assert letter.message_id == event
-    reason = str(letter.headers[REASON_HEADER])
-    assert reason == "the logger failed it 3 times, last: 500 as told"
+    assert letter.headers[REASON_HEADER] == f"the logger failed it 3 times, last: {last}"
     assert letter.headers[FAILURES_HEADER] == 3
-    assert letter.headers["x-original-routing-key"] == "log.ERROR"
+    assert letter.headers["x-original-routing-key"] == key
     assert json.loads(letter.body) == {"name": "sick", "data": "x"}
     assert [c[1] for c in sick_logger.calls] == [event] * 3
     gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(sick_logger.calls)]
-    # Back-off of 0.2 s then 0.4 s between deliveries, never a hot loop.
+    # Back-off of 0.2 s then 0.4 s between tries, never a hot loop.
     assert gaps[0] >= 0.18
     assert gaps[1] >= 0.36
 
@@ -438,28 +445,6 @@ async def test_a_logger_without_its_store_503_holds_events_without_spending_deli
     # Six refusals, more than MAX_DELIVERIES=3, yet the event was neither dropped nor dead.
     assert [c[1] for c in sick_logger.calls] == [event] * 7
     assert await dead_letters(channel, sick.dead_queue) == []
-
-
-async def test_a_logger_that_hangs_on_one_event_while_it_answers_ping_spends_its_tries(
-    sick_logger: SickLogger,
-    sick_listener: tuple[ServiceProcess, Publisher, Names],
-    admin: tuple[AbstractRobustConnection, AbstractChannel],
-) -> None:
-    _, pub, sick = sick_listener
-    _, channel = admin
-    sick_logger.calls.clear()
-    sick_logger.statuses[:] = [HANG]
-    event = await pub.publish("log.WARNING", {"name": "hangs", "data": "x"})
-
-    async def dead() -> list[AbstractIncomingMessage]:
-        return await dead_letters(channel, sick.dead_queue)
-
-    [letter] = await await_for(dead, 20, interval=0.1, what="the dead letter")
-    assert letter.message_id == event
-    assert (
-        letter.headers[REASON_HEADER] == "the logger failed it 3 times, last: no answer within 1 s"
-    )
-    assert [c[1] for c in sick_logger.calls] == [event] * 3
 
 
 @pytest.mark.slow
