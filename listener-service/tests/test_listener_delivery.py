@@ -20,6 +20,7 @@ from aiohttp import web
 from devkit.net import free_port
 from devkit.process import ServiceProcess
 from devkit.proxy import TcpProxy
+from devkit.system import RabbitNames
 from devkit.wait import await_for, http_status, wait_for
 from listener_service.consumer import FAILURES_HEADER
 from pymongo import AsyncMongoClient
@@ -32,30 +33,8 @@ PREFETCH = 16
 HANG = 0
 
 
-@dataclass(frozen=True)
-class Names:
-    exchange: str
-    queue: str
-    dead_exchange: str
-    dead_queue: str
-
-    @classmethod
-    def for_run(cls, prefix: str) -> "Names":
-        return cls(
-            f"{prefix}.logs_topic", f"{prefix}.logs.listener", f"{prefix}.dlx", f"{prefix}.dead"
-        )
-
-    def env(self) -> dict[str, str]:
-        return {
-            "EXCHANGE": self.exchange,
-            "QUEUE": self.queue,
-            "DEAD_EXCHANGE": self.dead_exchange,
-            "DEAD_QUEUE": self.dead_queue,
-        }
-
-
 def listener_process(
-    rabbit_url: str, logger_url: str, names: Names, logs_dir: Path, **env: str
+    rabbit_url: str, logger_url: str, names: RabbitNames, logs_dir: Path, **env: str
 ) -> ServiceProcess:
     return ServiceProcess(
         "listener_service",
@@ -77,25 +56,21 @@ def listener_process(
 
 
 @pytest.fixture(scope="module")
-def names(run_id: str) -> Names:
-    return Names.for_run(f"{run_id}.listener")
+def names(run_id: str) -> RabbitNames:
+    return RabbitNames.for_run(f"{run_id}.listener")
 
 
 @pytest.fixture(scope="module")
 async def admin(
-    rabbit_url: str, names: Names, run_id: str
+    rabbit_url: str, names: RabbitNames
 ) -> AsyncIterator[tuple[AbstractRobustConnection, AbstractChannel]]:
     """The test's own connection: raw publishes, queue depths, the dead queue; cleans up after."""
     connection = await aio_pika.connect_robust(rabbit_url)
     channel = await connection.channel()
     yield connection, channel
-    others = (Names.for_run(f"{run_id}.sick"), Names.for_run(f"{run_id}.late"))
-    for n in (names, *others):
-        for queue in (n.queue, n.dead_queue):
-            await channel.queue_delete(queue)
-        for exchange in (n.exchange, n.dead_exchange):
-            await channel.exchange_delete(exchange)
     await connection.close()
+    # The listener of these names depends on this fixture, so it has stopped by now.
+    await names.delete(rabbit_url)
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +97,7 @@ def logger(secantus_url: str, mongo_database: str, logs_dir: Path) -> Iterator[S
 def listener(
     rabbit_url: str,
     logger: ServiceProcess,
-    names: Names,
+    names: RabbitNames,
     logs_dir: Path,
     admin: tuple[AbstractRobustConnection, AbstractChannel],
 ) -> Iterator[ServiceProcess]:
@@ -136,7 +111,7 @@ def listener(
 
 @pytest.fixture(scope="module")
 async def publisher(
-    rabbit_url: str, names: Names, listener: ServiceProcess
+    rabbit_url: str, names: RabbitNames, listener: ServiceProcess
 ) -> AsyncIterator[Publisher]:
     pub = Publisher(rabbit_url, names.exchange)
     await pub.start()
@@ -227,7 +202,7 @@ async def test_poison_and_refused_events_are_dead_lettered_with_a_reason_and_the
     publisher: Publisher,
     logs: AsyncCollection[Doc],
     admin: tuple[AbstractRobustConnection, AbstractChannel],
-    names: Names,
+    names: RabbitNames,
     run_id: str,
 ) -> None:
     _, channel = admin
@@ -266,7 +241,7 @@ async def test_events_wait_while_the_logger_is_down_and_are_all_stored_when_it_i
     logger: ServiceProcess,
     listener: ServiceProcess,
     admin: tuple[AbstractRobustConnection, AbstractChannel],
-    names: Names,
+    names: RabbitNames,
     run_id: str,
 ) -> None:
     _, channel = admin
@@ -292,7 +267,7 @@ async def test_listener_killed_mid_stream_loses_nothing_and_stores_nothing_twice
     logs: AsyncCollection[Doc],
     listener: ServiceProcess,
     admin: tuple[AbstractRobustConnection, AbstractChannel],
-    names: Names,
+    names: RabbitNames,
     run_id: str,
 ) -> None:
     _, channel = admin
@@ -370,9 +345,9 @@ async def sick_logger() -> AsyncIterator[SickLogger]:
 @pytest.fixture(scope="module")
 async def sick_listener(
     rabbit_url: str, sick_logger: SickLogger, logs_dir: Path, run_id: str
-) -> AsyncIterator[tuple[ServiceProcess, Publisher, Names]]:
+) -> AsyncIterator[tuple[ServiceProcess, Publisher, RabbitNames]]:
     """A listener of its own (own exchange and queues) in front of the sick logger."""
-    sick = Names.for_run(f"{run_id}.sick")
+    sick = RabbitNames.for_run(f"{run_id}.sick")
     svc = listener_process(
         rabbit_url,
         sick_logger.url,
@@ -390,6 +365,7 @@ async def sick_listener(
     yield svc, pub, sick
     await pub.close()
     await asyncio.to_thread(svc.stop)
+    await sick.delete(rabbit_url)
 
 
 @pytest.mark.parametrize(
@@ -399,7 +375,7 @@ async def sick_listener(
 )
 async def test_a_logger_failing_an_event_gives_it_max_deliveries_tries_with_back_off_then_dead(
     sick_logger: SickLogger,
-    sick_listener: tuple[ServiceProcess, Publisher, Names],
+    sick_listener: tuple[ServiceProcess, Publisher, RabbitNames],
     admin: tuple[AbstractRobustConnection, AbstractChannel],
     answer: int,
     key: str,
@@ -429,7 +405,7 @@ async def test_a_logger_failing_an_event_gives_it_max_deliveries_tries_with_back
 
 async def test_a_logger_without_its_store_503_holds_events_without_spending_deliveries(
     sick_logger: SickLogger,
-    sick_listener: tuple[ServiceProcess, Publisher, Names],
+    sick_listener: tuple[ServiceProcess, Publisher, RabbitNames],
     admin: tuple[AbstractRobustConnection, AbstractChannel],
 ) -> None:
     _, pub, sick = sick_listener
@@ -454,7 +430,7 @@ async def test_a_long_logger_outage_with_the_listener_restarted_many_times_dead_
     logger: ServiceProcess,
     listener: ServiceProcess,
     admin: tuple[AbstractRobustConnection, AbstractChannel],
-    names: Names,
+    names: RabbitNames,
     run_id: str,
 ) -> None:
     """RabbitMQ 3.10 counts each return of a held message (the listener's channel closing) in
@@ -494,7 +470,7 @@ async def test_a_long_logger_outage_with_the_listener_restarted_many_times_dead_
 async def test_listener_started_before_rabbitmq_waits_and_then_consumes(
     rabbit_url: str, logger: ServiceProcess, logs: AsyncCollection[Doc], logs_dir: Path, run_id: str
 ) -> None:
-    late = Names.for_run(f"{run_id}.late")
+    late = RabbitNames.for_run(f"{run_id}.late")
     proxy = TcpProxy("127.0.0.1", 5672)
     svc = listener_process(
         rabbit_url.replace(":5672", f":{proxy.port}"), logger.url, late, logs_dir
@@ -522,3 +498,4 @@ async def test_listener_started_before_rabbitmq_waits_and_then_consumes(
     finally:
         await asyncio.to_thread(svc.stop)
         proxy.close()
+        await late.delete(rabbit_url)
