@@ -145,8 +145,7 @@ async def test_a_refused_recipient_is_502_with_the_servers_reason() -> None:
     assert resp.status_code == 502
     assert resp.json() == {
         "error": True,
-        "message": f"mail server 127.0.0.1:{port} refused: "
-        "550 5.1.1 <nobody@there.com>: no such user here",
+        "message": "mail server refused: 550 5.1.1 <nobody@there.com>: no such user here",
     }
 
 
@@ -160,9 +159,7 @@ async def test_a_server_that_never_greets_is_504_within_the_connect_deadline(
         ready = await http.get("/ready")
 
     assert resp.status_code == 504
-    assert (
-        resp.json()["message"] == f"mail server 127.0.0.1:{silent_port} did not answer within 0.5 s"
-    )
+    assert resp.json()["message"] == "mail server did not answer within 0.5 s"
     assert elapsed < 2.0
     assert ready.status_code == 503
     assert "smtp" in ready.json()["message"]
@@ -180,16 +177,19 @@ async def test_a_server_that_stalls_at_data_is_504_within_the_send_deadline() ->
     assert elapsed < 2.0
 
 
-async def test_no_server_listening_is_502_naming_it_and_not_ready() -> None:
+async def test_no_server_listening_is_502_naming_it_but_only_the_log_has_its_address(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     port = free_port()
     async with mail_service(**settings(port)) as http:
         resp = await http.post("/send", json=send_body("void@there.com"))
         ready = await http.get("/ready")
 
     assert resp.status_code == 502
-    assert resp.json()["message"].startswith(f"mail server 127.0.0.1:{port} is unavailable")
+    assert resp.json()["message"] == "mail server is unavailable: Connection refused"
     assert ready.status_code == 503
-    assert ready.json()["data"]["smtp"].startswith(f"mail server 127.0.0.1:{port}")
+    assert ready.json()["data"]["smtp"] == "mail server is unavailable: Connection refused"
+    assert f"mail server 127.0.0.1:{port}: " in caplog.text
 
 
 async def test_serial_sends_reuse_one_connection(recorder: Recorder) -> None:

@@ -3,11 +3,13 @@
 A connection is reused only after a send that succeeded, and only while its socket has nothing
 to read: an idle SMTP session is silent, so anything readable means the server closed it or is
 closing it (as urllib3 checks its pooled connections). That costs a reconnect, not a failed send.
-Failures leave as the envelope's errors: refusal or unreachable → 502, no answer → 504.
+Failures leave as the envelope's errors: refusal or unreachable → 502, no answer → 504. They
+name the mail server, never its address: the address goes to the log.
 """
 
 import asyncio
 import logging
+import os
 import selectors
 import ssl
 from email.message import Message
@@ -35,7 +37,8 @@ def _has_input(client: SMTP) -> bool:
 
 class MailServer:
     def __init__(self, settings: MailSettings) -> None:
-        self.name = f"mail server {settings.mail_host}:{settings.mail_port}"
+        self.name = "mail server"
+        self._address = f"{settings.mail_host}:{settings.mail_port}"
         self._settings = settings
         self._connect_timeout = settings.mail_connect_timeout
         self._send_timeout = settings.mail_send_timeout
@@ -129,6 +132,7 @@ class MailServer:
     def _translate(self, exc: Exception, seconds: float) -> ServiceError:
         if isinstance(exc, ServiceError):
             return exc
+        log.warning("mail server %s: %r", self._address, exc)
         if isinstance(exc, TimeoutError):
             return DownstreamTimeout(self.name, seconds)
         if isinstance(exc, SMTPRecipientsRefused) and exc.recipients:
@@ -137,11 +141,20 @@ class MailServer:
         if isinstance(exc, SMTPResponseException):
             return ServiceError(502, f"{self.name} refused: {exc.code} {exc.message}")
         if isinstance(exc, SMTPConnectError) and isinstance(exc.__cause__, OSError):
-            cause = exc.__cause__
-            return DownstreamUnavailable(self.name, cause.strerror or str(cause))
+            return DownstreamUnavailable(self.name, _reason(exc.__cause__))
         if isinstance(exc, SMTPException):
             return DownstreamUnavailable(self.name, exc.message)
         if isinstance(exc, OSError):
-            return DownstreamUnavailable(self.name, exc.strerror or str(exc))
-        log.exception("unexpected failure talking to %s", self.name)
+            return DownstreamUnavailable(self.name, _reason(exc))
+        log.exception("unexpected failure talking to the mail server at %s", self._address)
         return DownstreamUnavailable(self.name, type(exc).__name__)
+
+
+def _reason(exc: OSError) -> str:
+    """`Connection refused`, `certificate verify failed: ...`: what went wrong, without the
+    address asyncio's own text carries."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate verify failed: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed: {exc.reason or type(exc).__name__}"
+    return os.strerror(exc.errno) if exc.errno else type(exc).__name__
