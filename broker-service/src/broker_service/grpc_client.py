@@ -1,5 +1,8 @@
 """The logger's gRPC door through one long-lived `grpc.aio` channel, a deadline on every call."""
 
+import logging
+import re
+
 import grpc
 from grpc_health.v1 import health_pb2
 from logs_proto import logs_pb2, logs_pb2_grpc
@@ -7,6 +10,10 @@ from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError
 
 SERVICE = "logger-grpc"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+# gRPC's own account of a connection it could not make: it names the addresses it tried.
+_CANNOT_CONNECT = re.compile(r"failed to connect|backends failing|ipv[46]:|unix:|:\d+\b")
+
+log = logging.getLogger(__name__)
 
 # A failed channel redials on gRPC's back-off schedule (up to 120 s by default); a short
 # cap lets the broker recover within a second or two of the logger coming back.
@@ -51,7 +58,7 @@ class GrpcLogger:
         try:
             response = await self._logs.WriteLog(request, timeout=self.timeout)
         except grpc.aio.AioRpcError as exc:
-            raise _mapped(exc, self.timeout) from None
+            raise self._mapped(exc) from None
         result: str = response.result
         return result
 
@@ -61,15 +68,23 @@ class GrpcLogger:
         try:
             reply = await self._health(health_pb2.HealthCheckRequest(), timeout=1.0)
         except grpc.aio.AioRpcError as exc:
-            raise RuntimeError(f"{exc.code().name}: {exc.details()}") from None
+            raise RuntimeError(self._reason(exc)) from None
         if reply.status != health_pb2.HealthCheckResponse.SERVING:
             raise RuntimeError(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
+    def _mapped(self, exc: grpc.aio.AioRpcError) -> ServiceError:
+        code = exc.code()
+        if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+            return DownstreamTimeout(SERVICE, self.timeout)
+        if code == grpc.StatusCode.INVALID_ARGUMENT:
+            return ServiceError(400, f"{SERVICE}: {exc.details()}")
+        return DownstreamUnavailable(SERVICE, self._reason(exc))
 
-def _mapped(exc: grpc.aio.AioRpcError, timeout: float) -> ServiceError:
-    code = exc.code()
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return DownstreamTimeout(SERVICE, timeout)
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return ServiceError(400, f"{SERVICE}: {exc.details()}")
-    return DownstreamUnavailable(SERVICE, f"{code.name}: {exc.details()}")
+    def _reason(self, exc: grpc.aio.AioRpcError) -> str:
+        """`UNAVAILABLE: <the logger's message>`, or `UNAVAILABLE: cannot connect` when gRPC
+        itself failed to connect (its text, with the addresses, goes to the log)."""
+        code, details = exc.code().name, exc.details() or ""
+        if _CANNOT_CONNECT.search(details):
+            log.warning("%s at %s: %s: %s", SERVICE, self.target, code, details)
+            return f"{code}: cannot connect"
+        return f"{code}: {details}"
