@@ -369,8 +369,8 @@ async def sick_listener(
 
 
 @pytest.mark.parametrize(
-    ("answer", "key", "last"),
-    [(500, "log.ERROR", "500 as told"), (HANG, "log.WARNING", "no answer within 1 s")],
+    ("answer", "key", "last", "posts_per_try"),
+    [(500, "log.ERROR", "500 as told", 1), (HANG, "log.WARNING", "no answer within 1 s", 2)],
     ids=["500", "hangs while it answers ping"],
 )
 async def test_a_logger_failing_an_event_gives_it_max_deliveries_tries_with_back_off_then_dead(
@@ -380,6 +380,7 @@ async def test_a_logger_failing_an_event_gives_it_max_deliveries_tries_with_back
     answer: int,
     key: str,
     last: str,
+    posts_per_try: int,
 ) -> None:
     _, pub, sick = sick_listener
     _, channel = admin
@@ -396,11 +397,33 @@ async def test_a_logger_failing_an_event_gives_it_max_deliveries_tries_with_back
     assert letter.headers[FAILURES_HEADER] == 3
     assert letter.headers["x-original-routing-key"] == key
     assert json.loads(letter.body) == {"name": "sick", "data": "x"}
-    assert [c[1] for c in sick_logger.calls] == [event] * 3
+    # A try without an answer is made twice before it counts (the logger may have been resuming).
+    assert [c[1] for c in sick_logger.calls] == [event] * 3 * posts_per_try
     gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(sick_logger.calls)]
     # Back-off of 0.2 s then 0.4 s between tries, never a hot loop.
     assert gaps[0] >= 0.18
     assert gaps[1] >= 0.36
+
+
+async def test_one_missed_answer_from_a_logger_that_answers_ping_spends_nothing(
+    sick_logger: SickLogger,
+    sick_listener: tuple[ServiceProcess, Publisher, RabbitNames],
+    admin: tuple[AbstractRobustConnection, AbstractChannel],
+) -> None:
+    svc, pub, sick = sick_listener
+    _, channel = admin
+    sick_logger.calls.clear()
+    sick_logger.statuses[:] = [HANG, 202]
+    event = await pub.publish("log.INFO", {"name": "missed once", "data": "x"})
+
+    async def taken() -> bool:
+        return len(sick_logger.calls) >= 2
+
+    await await_for(taken, 15, interval=0.1, what="the second try")
+    assert [c[1] for c in sick_logger.calls] == [event] * 2
+    assert f"forwarding {event} failed" not in svc.output()
+    assert await depth(channel, sick.queue) == 0
+    assert await dead_letters(channel, sick.dead_queue) == []
 
 
 async def test_a_logger_without_its_store_503_holds_events_without_spending_deliveries(

@@ -3,7 +3,7 @@
 Fate of a message (the README says the same):
 - the logger answered 202 → ack;
 - the body is not a JSON object, or the logger answered 4xx → dead-letter at once;
-- the logger failed on this message (500, or no answer while it still answers `/ping`) → back
+- the logger failed on this message (500, or no answer twice while it answers `/ping`) → back
   off, then a copy carrying the failure count goes back to the queue and the original is acked;
   the try that reaches `max_deliveries` failures is dead-lettered;
 - the logger is unavailable (refused, 502/503/504, or silent on `/ping` too) → the message is

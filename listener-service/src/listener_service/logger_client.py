@@ -12,8 +12,8 @@ class Verdict(enum.Enum):
     STORED = "stored"
     # 4xx: the entry itself is bad; retrying cannot help.
     REFUSED = "refused"
-    # 500 (and other 5xx), or no answer (in time, or a broken exchange) from a logger that still
-    # answers `/ping`: the logger failed on this entry, so the try counts against it.
+    # 500 (and other 5xx), or no answer (in time, or a broken exchange) twice in a row from a
+    # logger that answers `/ping`: the logger failed on this entry, so the try counts against it.
     FAILED = "failed"
     # Refused connection, 502/503/504 (the logger's store is away), or no answer from a logger
     # that does not answer `/ping` either (gone, or hung): the logger cannot take anything right
@@ -62,6 +62,22 @@ class LoggerClient:
         )
 
     async def write(self, entry: dict[str, Any]) -> Answer:
+        answer = await self._post(entry)
+        if isinstance(answer, Answer):
+            return answer
+        # No answer. The entry is at fault only if the logger answers others and this entry
+        # goes unanswered a second time: the first try may have met a logger just resuming, or
+        # a connection it had dropped.
+        if await self._answers_ping():
+            answer = await self._post(entry)
+            if isinstance(answer, Answer):
+                return answer
+            if await self._answers_ping():
+                return Answer(Verdict.FAILED, answer)
+        return Answer(Verdict.UNAVAILABLE, f"{answer}, nor to /ping")
+
+    async def _post(self, entry: dict[str, Any]) -> Answer | str:
+        """The logger's answer, sorted; or, when none came, what happened instead."""
         try:
             async with self._http.post(f"{self.base_url}/log", json=entry) as response:
                 status = response.status
@@ -72,9 +88,9 @@ class LoggerClient:
             late = f"{self.base_url}: no connection within {CONNECT_TIMEOUT:g} s"
             return Answer(Verdict.UNAVAILABLE, late)
         except TimeoutError:
-            return await self._no_answer(f"no answer within {self.timeout:g} s")
+            return f"no answer within {self.timeout:g} s"
         except aiohttp.ClientError as exc:
-            return await self._no_answer(str(exc) or type(exc).__name__)
+            return str(exc) or type(exc).__name__
         if status == 202:
             return Answer(Verdict.STORED)
         detail = f"{status} {_message(text)}"
@@ -83,12 +99,6 @@ class LoggerClient:
         if status in UNAVAILABLE_STATUSES:
             return Answer(Verdict.UNAVAILABLE, detail)
         return Answer(Verdict.FAILED, detail)
-
-    async def _no_answer(self, detail: str) -> Answer:
-        """A call that got no answer is the entry's failure only if the logger answers others."""
-        if await self._answers_ping():
-            return Answer(Verdict.FAILED, detail)
-        return Answer(Verdict.UNAVAILABLE, f"{detail}, nor to /ping")
 
     async def _answers_ping(self) -> bool:
         try:
