@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import os
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -64,6 +65,13 @@ class DatabaseUnavailable(ServiceError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(503, f"database is unavailable: {detail}")
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong in words a caller reads (`Connection refused`), not the driver's class."""
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno)
+    return "the connection failed"
 
 
 def rfc3339(moment: datetime | None) -> str | None:
@@ -178,7 +186,7 @@ class UserStore:
             row = await self._by_deadline(self._lookup(pool, email))
         except _CONNECTION_ERRORS as exc:
             log.warning("user lookup failed: %r", exc)
-            raise DatabaseUnavailable(type(exc).__name__) from None
+            raise DatabaseUnavailable(_reason(exc)) from None
         if row is None:
             return None
         return User(

@@ -101,8 +101,14 @@ async def publish_confirmed(
         ) from None
     except aiormq.exceptions.DeliveryError:
         raise DownstreamUnavailable("rabbitmq", "the broker refused the message (nack)") from None
+    except aiormq.exceptions.ChannelClosed as exc:
+        log.warning("publish to %s failed: %r", exchange.name, exc)
+        raise DownstreamUnavailable("rabbitmq", "the channel was closed") from None
     except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
-        raise DownstreamUnavailable("rabbitmq", str(exc) or type(exc).__name__) from None
+        # The client's own words (`Server connection unexpectedly closed. Read 0 bytes...`)
+        # help the log, not a caller.
+        log.warning("publish to %s failed: %r", exchange.name, exc)
+        raise DownstreamUnavailable("rabbitmq", "the connection was lost") from None
 
 
 def json_message(body: dict[str, Any], message_id: str) -> aio_pika.Message:
