@@ -68,6 +68,7 @@ def system(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LocalSystem]:
     system = LocalSystem(
+        name="e2e",
         run_id=run_id,
         postgres_dsn=postgres_dsn,
         mongo_database=mongo_database,

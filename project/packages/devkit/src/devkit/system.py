@@ -92,11 +92,15 @@ def _through(url: str, port: int) -> str:
 
 
 class LocalSystem:
-    """The launcher and what it runs, started by `start()`, stopped (everything) by `stop()`."""
+    """The launcher and what it runs, started by `start()`, stopped (everything) by `stop()`.
+
+    `name` tells the RabbitMQ names of two systems of one run apart.
+    """
 
     def __init__(
         self,
         *,
+        name: str,
         run_id: str,
         postgres_dsn: str,
         mongo_database: str,
@@ -108,9 +112,9 @@ class LocalSystem:
         self.work = work
         self.rabbit_url = rabbit_url
         self.mongo_database = mongo_database
-        self.names = RabbitNames.for_run(f"system.{run_id}")
-        self.ports = {name: free_port() for name in PORTS}
-        self.log = work / f"launcher-{run_id}.log"
+        self.names = RabbitNames.for_run(f"{name}.{run_id}")
+        self.ports = {port: free_port() for port in PORTS}
+        self.log = work / f"launcher-{name}-{run_id}.log"
         self.launcher: subprocess.Popen[bytes] | None = None
         self.postgres: TcpProxy | None = None
         self.rabbit: TcpProxy | None = None
