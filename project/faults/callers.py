@@ -28,7 +28,8 @@ CALLER_GRACE = 3.0
 
 @dataclass(frozen=True)
 class Route:
-    """One call a client makes; `deadline` is what the system may take to answer it."""
+    """One call a client makes; `deadline` is what the system may take to answer it: the
+    broker's deadline for the downstream it needs, or 2 s where none is involved."""
 
     name: str
     method: str
@@ -52,7 +53,7 @@ def routes(run_id: str) -> list[Route]:
     }
     auth = {"action": "auth", "auth": {"email": "admin@example.com", "password": "verysecret"}}
     return [
-        Route("hit", "POST", "broker", "/", 1.0),
+        Route("hit", "POST", "broker", "/", 2.0),
         Route("auth", "POST", "broker", "/handle", DEADLINES["AUTH_TIMEOUT"], auth),
         Route("mail", "POST", "broker", "/handle", DEADLINES["MAIL_TIMEOUT"], mail),
         Route("log-rpc", "POST", "broker", "/handle", LOGGER_TIMEOUT, log),
@@ -60,7 +61,7 @@ def routes(run_id: str) -> list[Route]:
         Route("log-grpc", "POST", "broker", "/log-grpc", LOGGER_TIMEOUT, log),
         Route("log-rabbit", "POST", "broker", "/log-rabbit", DEADLINES["RABBIT_TIMEOUT"], log),
         Route("logs", "GET", "broker", f"/logs?name={name}&limit=5", LOGGER_TIMEOUT),
-        Route("page", "GET", "front_end", "/", 1.0),
+        Route("page", "GET", "front_end", "/", 2.0),
     ]
 
 
