@@ -141,14 +141,17 @@ async def run(system: LocalSystem, scenario: Scenario, run_id: str) -> Outcome:
             window = FaultWindow(fault, time.monotonic(), pids_before=system.pids())
             outcome.windows.append(window)
             await fault.inject(system)
-            if fault.during is not None:
-                await fault.during(system)
-            else:
-                await asyncio.sleep(fault.hold)
-                if not fault.at_edge:
-                    touched = [r for r in names if r in fault.affected]
-                    await _each_failed_after(callers, touched, window.began, outcome.deadlines)
-            await fault.end(system)
+            try:
+                if fault.during is not None:
+                    await fault.during(system)
+                else:
+                    await asyncio.sleep(fault.hold)
+                    if not fault.at_edge:
+                        touched = [r for r in names if r in fault.affected]
+                        await _each_failed_after(callers, touched, window.began, outcome.deadlines)
+            finally:
+                # Whatever went wrong, the next scenario gets the system back.
+                await fault.end(system)
             window.ended = time.monotonic()
             await _all_succeed_after(callers, names, window.ended, RECOVERY + 10, window)
             window.pids_after = system.pids()

@@ -13,9 +13,9 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from callers import DEADLINES
+from devkit.proxy import TcpProxy
 from devkit.system import LocalSystem
 
 # The system's settings for the suite, on top of LocalSystem's.
@@ -72,7 +72,7 @@ class Scenario:
 # --- the faults ------------------------------------------------------------------------------
 
 
-def _proxy(system: LocalSystem, server: str) -> Any:
+def _proxy(system: LocalSystem, server: str) -> TcpProxy:
     proxy = system.postgres if server == "postgres" else system.rabbit
     assert proxy is not None, "the system was not started with faults=True"
     return proxy
@@ -164,13 +164,13 @@ def killed(service: str, affected: dict[str, str], at_edge: bool = False) -> Fau
     )
 
 
-def frozen(service: str, affected: dict[str, str], hold: float, at_edge: bool = False) -> Fault:
+def frozen(service: str, affected: dict[str, str], at_edge: bool = False) -> Fault:
     return Fault(
         f"{service} SIGSTOPped (hung)",
         signalled(service, signal.SIGSTOP),
         signalled(service, signal.SIGCONT),
         affected,
-        hold=hold,
+        hold=HOLD,
         at_edge=at_edge,
     )
 
@@ -217,7 +217,7 @@ def scenarios() -> list[Scenario]:
     }
     for service, (affected, edge) in per_service.items():
         found.append(one(killed(service, affected, edge)))
-        found.append(one(frozen(service, affected, HOLD, edge)))
+        found.append(one(frozen(service, affected, edge)))
     found.append(
         Scenario(
             "/log-rabbit stream through listener and logger SIGKILL, MongoDB stopped, AMQP cut",

@@ -1,11 +1,15 @@
-"""What the launcher decides before it starts anything: missing servers, addresses, ports."""
+"""What the launcher decides before it starts anything (missing servers, addresses, ports), and
+a first start that fails."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from devkit.net import free_port
+from devkit.system import LocalSystem
 from launcher.plan import build_plan
 from launcher.probes import Address, postgres_address, rabbit_address
 from launcher.settings import LauncherSettings
@@ -122,3 +126,35 @@ def test_a_mail_server_that_is_set_is_used_instead_of_the_catcher() -> None:
     assert "mailcatcher" not in [s.name for s in plan.services]
     assert "MAIL_HOST" not in mail.env
     assert mail.needs == ()
+
+
+@pytest.mark.slow
+def test_a_service_not_ready_in_time_fails_the_run_with_one_line_and_exit_1(
+    run_id: str,
+    postgres_dsn: str,
+    mongo_database: str,
+    rabbit_url: str,
+    tmp_path: Path,
+) -> None:
+    # A MongoDB nobody runs: the logger answers /ready 503 until the launcher gives up on it;
+    # the time limit leaves the mail catcher time to start on a busy machine.
+    nowhere = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
+    system = LocalSystem(
+        name="strict",
+        run_id=run_id,
+        postgres_dsn=postgres_dsn,
+        mongo_database=mongo_database,
+        rabbit_url=rabbit_url,
+        work=tmp_path,
+        env={"MONGO_URL": nowhere, "LAUNCHER_READY_TIMEOUT": "20"},
+    )
+    try:
+        with pytest.raises(AssertionError, match="the launcher exited with 1"):
+            system.start(timeout=90)
+    finally:
+        system.stop()
+    failures = re.findall(r"\| cannot start the system: (.*)$", system.output(), re.M)
+    assert len(failures) == 1, system.output()
+    assert re.fullmatch(r"logger was not ready within 20 s \(http://\S+/ready: .*\)", failures[0])
+    assert "| everything stopped" in system.output()
+    assert "started auth" not in system.output()
