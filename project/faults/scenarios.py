@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from callers import DEADLINES
+from devkit.mongo import SecantusProcess
+from devkit.process import ServiceProcess
 from devkit.proxy import TcpProxy
 from devkit.system import LocalSystem
 
@@ -98,24 +100,22 @@ def stall(server: str) -> tuple[Step, Step]:
     return inject, end
 
 
-async def _stop_mongo(system: LocalSystem) -> None:
-    assert system.mongo is not None
-    await asyncio.to_thread(system.mongo.stop)
+def _stand_in(system: LocalSystem, server: str) -> SecantusProcess | ServiceProcess:
+    process = system.mongo if server == "mongo" else system.catcher
+    assert process is not None, "the system was not started with faults=True"
+    return process
 
 
-async def _start_mongo(system: LocalSystem) -> None:
-    assert system.mongo is not None
-    await asyncio.to_thread(system.mongo.start)
+def stopped(server: str) -> tuple[Step, Step]:
+    """SIGTERM to our SecantusDB (`mongo`) or mail catcher (`smtp`), then started again."""
 
+    async def stop(system: LocalSystem) -> None:
+        await asyncio.to_thread(_stand_in(system, server).stop)
 
-async def _stop_smtp(system: LocalSystem) -> None:
-    assert system.catcher is not None
-    await asyncio.to_thread(system.catcher.stop)
+    async def start(system: LocalSystem) -> None:
+        await asyncio.to_thread(_stand_in(system, server).start)
 
-
-async def _start_smtp(system: LocalSystem) -> None:
-    assert system.catcher is not None
-    await asyncio.to_thread(system.catcher.start)
+    return stop, start
 
 
 def signalled(service: str, signum: signal.Signals) -> Step:
@@ -204,8 +204,8 @@ def scenarios() -> list[Scenario]:
         one(dependency("PostgreSQL stalled", stall("postgres"), {"auth": "database"})),
         one(dependency("RabbitMQ cut", cut("rabbit"), {"log-rabbit": "rabbitmq"})),
         one(dependency("RabbitMQ stalled", stall("rabbit"), {"log-rabbit": "rabbitmq"})),
-        one(dependency("MongoDB stopped", (_stop_mongo, _start_mongo), mongo)),
-        one(dependency("SMTP server stopped", (_stop_smtp, _start_smtp), {"mail": "mail"})),
+        one(dependency("MongoDB stopped", stopped("mongo"), mongo)),
+        one(dependency("SMTP server stopped", stopped("smtp"), {"mail": "mail"})),
     ]
     per_service: dict[str, tuple[dict[str, str], bool]] = {
         "logger": (LOGGER_DOORS, False),
@@ -224,12 +224,12 @@ def scenarios() -> list[Scenario]:
             [
                 killed("listener", {}),
                 killed("logger", {}),
-                Fault("MongoDB stopped", _stop_mongo, _start_mongo, {}, hold=3.0),
+                Fault("MongoDB stopped", *stopped("mongo"), {}, hold=3.0),
                 Fault("RabbitMQ cut", *cut("rabbit"), {"log-rabbit": "rabbitmq"}, hold=2.0),
             ],
             only=("log-rabbit",),
-            callers=4,
-            pace=0.02,
+            callers=3,
+            pace=0.05,
         )
     )
     found.append(

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,25 +60,8 @@ def alive(pid: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def system(
-    run_id: str,
-    postgres_dsn: str,
-    mongo_database: str,
-    rabbit_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[LocalSystem]:
-    system = LocalSystem(
-        name="e2e",
-        run_id=run_id,
-        postgres_dsn=postgres_dsn,
-        mongo_database=mongo_database,
-        rabbit_url=rabbit_url,
-        work=tmp_path_factory.mktemp("e2e-system"),
-    )
-    try:
-        yield system.start()
-    finally:
-        system.stop()
+def system(local_system: Callable[..., LocalSystem]) -> LocalSystem:
+    return local_system("e2e").start()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ a caller may see and what must be stored). `make -C project faults` runs the sam
 and writes `docs/reliability/report.md` from what they measured.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import outcome
 import pytest
@@ -21,27 +21,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")
-def system(
-    run_id: str,
-    postgres_dsn: str,
-    mongo_database: str,
-    rabbit_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[LocalSystem]:
-    system = LocalSystem(
-        name="faults",
-        run_id=run_id,
-        postgres_dsn=postgres_dsn,
-        mongo_database=mongo_database,
-        rabbit_url=rabbit_url,
-        work=tmp_path_factory.mktemp("fault-system"),
-        faults=True,
-        env=scenarios.SYSTEM_ENV,
-    )
-    try:
-        yield system.start()
-    finally:
-        system.stop()
+def system(local_system: Callable[..., LocalSystem]) -> LocalSystem:
+    return local_system("faults", faults=True, env=scenarios.SYSTEM_ENV).start()
 
 
 @pytest.mark.parametrize("scenario", scenarios.scenarios(), ids=lambda s: s.name)

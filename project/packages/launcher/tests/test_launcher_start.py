@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -130,29 +131,14 @@ def test_a_mail_server_that_is_set_is_used_instead_of_the_catcher() -> None:
 
 @pytest.mark.slow
 def test_a_service_not_ready_in_time_fails_the_run_with_one_line_and_exit_1(
-    run_id: str,
-    postgres_dsn: str,
-    mongo_database: str,
-    rabbit_url: str,
-    tmp_path: Path,
+    local_system: Callable[..., LocalSystem],
 ) -> None:
     # A MongoDB nobody runs: the logger answers /ready 503 until the launcher gives up on it;
     # the time limit leaves the mail catcher time to start on a busy machine.
     nowhere = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
-    system = LocalSystem(
-        name="strict",
-        run_id=run_id,
-        postgres_dsn=postgres_dsn,
-        mongo_database=mongo_database,
-        rabbit_url=rabbit_url,
-        work=tmp_path,
-        env={"MONGO_URL": nowhere, "LAUNCHER_READY_TIMEOUT": "20"},
-    )
-    try:
-        with pytest.raises(AssertionError, match="the launcher exited with 1"):
-            system.start(timeout=90)
-    finally:
-        system.stop()
+    system = local_system("strict", env={"MONGO_URL": nowhere, "LAUNCHER_READY_TIMEOUT": "20"})
+    with pytest.raises(AssertionError, match="the launcher exited with 1"):
+        system.start(timeout=90)
     failures = re.findall(r"\| cannot start the system: (.*)$", system.output(), re.M)
     assert len(failures) == 1, system.output()
     assert re.fullmatch(r"logger was not ready within 20 s \(http://\S+/ready: .*\)", failures[0])

@@ -22,6 +22,7 @@ from devkit.mail import Catcher
 from devkit.mongo import SecantusProcess
 from devkit.net import answers
 from devkit.process import ServiceProcess
+from devkit.system import LocalSystem
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_RABBIT = "amqp://guest:guest@127.0.0.1:5672/"
@@ -113,6 +114,37 @@ def mail_catcher() -> Iterator[Catcher]:
         yield catcher
     finally:
         catcher.stop()
+
+
+@pytest.fixture(scope="module")
+def local_system(
+    run_id: str,
+    postgres_dsn: str,
+    mongo_database: str,
+    rabbit_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., LocalSystem]]:
+    """Factory: `local_system("e2e", faults=..., env=...)` is the whole system under the
+    launcher with this run's data, not started yet; every one made stops after the module."""
+    made: list[LocalSystem] = []
+
+    def make(name: str, *, faults: bool = False, env: dict[str, str] | None = None) -> LocalSystem:
+        system = LocalSystem(
+            name=name,
+            run_id=run_id,
+            postgres_dsn=postgres_dsn,
+            mongo_database=mongo_database,
+            rabbit_url=rabbit_url,
+            work=tmp_path_factory.mktemp(f"{name}-system"),
+            faults=faults,
+            env=env,
+        )
+        made.append(system)
+        return system
+
+    yield make
+    for system in reversed(made):
+        system.stop()
 
 
 @pytest.fixture

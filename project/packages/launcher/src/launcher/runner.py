@@ -73,7 +73,7 @@ class Console:
 
 @dataclass
 class Running:
-    """A service's current process, with the task printing its output and the one awaiting it."""
+    """A service's current process and the task awaiting its exit."""
 
     service: Service
     proc: asyncio.subprocess.Process
