@@ -89,10 +89,10 @@ async def test_an_email_over_its_limit_is_refused_from_any_address(
 
 
 async def test_with_redis_replicas_share_the_count(
-    start_app: StartApp, fast_user: str, run_id: str
+    start_app: StartApp, fast_user: str, run_id: str, redis_url: str
 ) -> None:
     settings = {
-        "rate_limit_storage": "redis://127.0.0.1:6379/0",
+        "rate_limit_storage": redis_url,
         "rate_limit_namespace": f"auth-test-{run_id}",
         "login_failures_per_ip": "2/minute",
     }

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import grpc
 import httpx
 import pytest
@@ -28,6 +27,7 @@ from devkit.net import free_port
 from devkit.otlp import OtlpReceiver, tracing_env
 from devkit.process import ServiceProcess
 from devkit.proxy import TcpProxy
+from devkit.system import RabbitNames
 from devkit.wait import http_status, wait_for
 from logs_proto import logs_pb2, logs_pb2_grpc
 from pymongo import MongoClient
@@ -55,14 +55,8 @@ TIMEOUTS = {
 
 
 @pytest.fixture(scope="session")
-def rabbit_names(run_id: str) -> dict[str, str]:
-    prefix = f"test.broker.{run_id}"
-    return {
-        "EXCHANGE": f"{prefix}.logs_topic",
-        "QUEUE": f"{prefix}.logs.listener",
-        "DEAD_EXCHANGE": f"{prefix}.logs_topic.dlx",
-        "DEAD_QUEUE": f"{prefix}.logs.dead",
-    }
+def rabbit_names(run_id: str) -> RabbitNames:
+    return RabbitNames.for_run(f"test.broker.{run_id}")
 
 
 @pytest.fixture(scope="session")
@@ -73,23 +67,13 @@ def rabbit_proxy(rabbit_url: str) -> Iterator[TcpProxy]:
     proxy.close()
 
 
-async def _delete_rabbit_names(url: str, names: dict[str, str]) -> None:
-    connection = await aio_pika.connect(url)
-    async with connection:
-        channel = await connection.channel()
-        for queue in (names["QUEUE"], names["DEAD_QUEUE"]):
-            await channel.queue_delete(queue)
-        for exchange in (names["EXCHANGE"], names["DEAD_EXCHANGE"]):
-            await channel.exchange_delete(exchange)
-
-
 @pytest.fixture(scope="session")
 def services(
     secantus_url: str,
     mongo_database: str,
     postgres_dsn: str,
     rabbit_url: str,
-    rabbit_names: dict[str, str],
+    rabbit_names: RabbitNames,
     rabbit_proxy: TcpProxy,
     mail_catcher: Catcher,
     otlp_receiver: OtlpReceiver,
@@ -126,12 +110,12 @@ def services(
             "mail_service",
             {"MAIL_HOST": "127.0.0.1", "MAIL_PORT": str(mail_catcher.smtp_port)},
         )
-        listener = start(
+        start(
             "listener",
             "listener_service",
-            {"RABBIT_URL": rabbit_url, "LOGGER_URL": logger.url, **rabbit_names},
+            {"RABBIT_URL": rabbit_url, "LOGGER_URL": logger.url, **rabbit_names.env()},
         )
-        broker = start(
+        start(
             "broker",
             "broker_service",
             {
@@ -141,23 +125,22 @@ def services(
                 "LOGGER_RPC_ADDR": f"127.0.0.1:{rpc_port}",
                 "LOGGER_GRPC_ADDR": f"127.0.0.1:{grpc_port}",
                 "RABBIT_URL": f"amqp://guest:guest@127.0.0.1:{rabbit_proxy.port}/",
-                "EXCHANGE": rabbit_names["EXCHANGE"],
+                "EXCHANGE": rabbit_names.exchange,
                 "CORS_ORIGINS": "http://front.test:8082, http://localhost:8082",
                 **TIMEOUTS,
             },
         )
+        # Every one on `/ready`: auth with its database, the listener with its queue bound (the
+        # broker publishes `mandatory`), the broker with every downstream answering.
         for svc in started.values():
             svc.wait_ready(90)
-        # The broker publishes `mandatory`: the listener's queue must be bound before any test.
-        listener.wait_ready(60, path="/ready")
-        broker.wait_ready(30, path="/ready")
         yield started
     finally:
         for svc in reversed(started.values()):
             with contextlib.suppress(AssertionError):
                 svc.stop()
         with contextlib.suppress(Exception):
-            asyncio.run(_delete_rabbit_names(rabbit_url, rabbit_names))
+            asyncio.run(rabbit_names.delete(rabbit_url))
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import pytest
 from broker_fixtures import TIMEOUTS, GrpcStandIn
 from devkit.golang import GoServer
 from devkit.process import ServiceProcess
+from devkit.system import RabbitNames
 from devkit.wait import await_for, http_status
 
 
@@ -23,7 +24,7 @@ async def original_broker(
     go_logger: GoServer,
     grpc_without_health: GrpcStandIn,
     rabbit_url: str,
-    rabbit_names: dict[str, str],
+    rabbit_names: RabbitNames,
     logs_dir: Path,
 ) -> AsyncIterator[ServiceProcess]:
     broker = ServiceProcess(
@@ -36,7 +37,7 @@ async def original_broker(
             "LOGGER_RPC_CODEC": "gob",
             "LOGGER_GRPC_ADDR": grpc_without_health.target,
             "RABBIT_URL": rabbit_url,
-            "EXCHANGE": rabbit_names["EXCHANGE"],
+            "EXCHANGE": rabbit_names.exchange,
             **TIMEOUTS,
         },
         log_dir=logs_dir,

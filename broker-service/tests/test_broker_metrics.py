@@ -75,6 +75,31 @@ async def test_the_counters_move_with_the_calls(
     assert value(after["broker"], "http_server_requests_total", service="broker-service") > 0
 
 
+async def test_the_listener_counts_what_it_consumed_and_stored_and_how_late(
+    broker: httpx.AsyncClient, listener_proc: ServiceProcess
+) -> None:
+    before = await scrape(listener_proc)
+    for n in range(3):
+        body = {"log": {"name": "metered-rabbit", "data": str(n)}}
+        assert (await broker.post("/log-rabbit", json=body)).status_code == 202
+
+    async def all_stored() -> Samples | None:
+        now = await scrape(listener_proc)
+        grown = value(now, "listener_messages_stored_total") - value(
+            before, "listener_messages_stored_total"
+        )
+        return now if grown >= 3 else None
+
+    after = await await_for(all_stored, 15, what="three events stored by the listener")
+    for name in ("listener_messages_consumed_total", "listener_publish_to_stored_seconds_count"):
+        assert value(after, name) - value(before, name) >= 3, name
+    # Publish to stored took seconds at most: the broker's timestamp is read, not guessed.
+    lag_sum = value(after, "listener_publish_to_stored_seconds_sum") - value(
+        before, "listener_publish_to_stored_seconds_sum"
+    )
+    assert 0 < lag_sum < 15
+
+
 @pytest.fixture
 def prometheus(services: dict[str, ServiceProcess], tmp_path: Path) -> Iterator[str]:
     """Debian's Prometheus scraping every service of the running system every second."""

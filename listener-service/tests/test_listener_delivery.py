@@ -20,39 +20,21 @@ from aiohttp import web
 from devkit.net import free_port
 from devkit.process import ServiceProcess
 from devkit.proxy import TcpProxy
+from devkit.system import RabbitNames
 from devkit.wait import await_for, http_status, wait_for
+from listener_service.consumer import FAILURES_HEADER
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from svckit.amqp import REASON_HEADER, Publisher
 
 Doc = dict[str, Any]
 PREFETCH = 16
-
-
-@dataclass(frozen=True)
-class Names:
-    exchange: str
-    queue: str
-    dead_exchange: str
-    dead_queue: str
-
-    @classmethod
-    def for_run(cls, prefix: str) -> "Names":
-        return cls(
-            f"{prefix}.logs_topic", f"{prefix}.logs.listener", f"{prefix}.dlx", f"{prefix}.dead"
-        )
-
-    def env(self) -> dict[str, str]:
-        return {
-            "EXCHANGE": self.exchange,
-            "QUEUE": self.queue,
-            "DEAD_EXCHANGE": self.dead_exchange,
-            "DEAD_QUEUE": self.dead_queue,
-        }
+# A status the sick logger never answers with: it keeps the request waiting instead.
+HANG = 0
 
 
 def listener_process(
-    rabbit_url: str, logger_url: str, names: Names, logs_dir: Path, **env: str
+    rabbit_url: str, logger_url: str, names: RabbitNames, logs_dir: Path, **env: str
 ) -> ServiceProcess:
     return ServiceProcess(
         "listener_service",
@@ -74,25 +56,21 @@ def listener_process(
 
 
 @pytest.fixture(scope="module")
-def names(run_id: str) -> Names:
-    return Names.for_run(f"{run_id}.listener")
+def names(run_id: str) -> RabbitNames:
+    return RabbitNames.for_run(f"{run_id}.listener")
 
 
 @pytest.fixture(scope="module")
 async def admin(
-    rabbit_url: str, names: Names, run_id: str
+    rabbit_url: str, names: RabbitNames
 ) -> AsyncIterator[tuple[AbstractRobustConnection, AbstractChannel]]:
     """The test's own connection: raw publishes, queue depths, the dead queue; cleans up after."""
     connection = await aio_pika.connect_robust(rabbit_url)
     channel = await connection.channel()
     yield connection, channel
-    others = (Names.for_run(f"{run_id}.sick"), Names.for_run(f"{run_id}.late"))
-    for n in (names, *others):
-        for queue in (n.queue, n.dead_queue):
-            await channel.queue_delete(queue)
-        for exchange in (n.exchange, n.dead_exchange):
-            await channel.exchange_delete(exchange)
     await connection.close()
+    # The listener of these names depends on this fixture, so it has stopped by now.
+    await names.delete(rabbit_url)
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +97,7 @@ def logger(secantus_url: str, mongo_database: str, logs_dir: Path) -> Iterator[S
 def listener(
     rabbit_url: str,
     logger: ServiceProcess,
-    names: Names,
+    names: RabbitNames,
     logs_dir: Path,
     admin: tuple[AbstractRobustConnection, AbstractChannel],
 ) -> Iterator[ServiceProcess]:
@@ -133,7 +111,7 @@ def listener(
 
 @pytest.fixture(scope="module")
 async def publisher(
-    rabbit_url: str, names: Names, listener: ServiceProcess
+    rabbit_url: str, names: RabbitNames, listener: ServiceProcess
 ) -> AsyncIterator[Publisher]:
     pub = Publisher(rabbit_url, names.exchange)
     await pub.start()
@@ -189,9 +167,11 @@ async def publish_many(pub: Publisher, name: str, n: int, key: str = "log.INFO")
 
 
 async def depth(channel: AbstractChannel, queue: str) -> int:
-    declared = await channel.declare_queue(queue, passive=True)
-    count = declared.declaration_result.message_count
-    return count or 0
+    """Messages ready in `queue` now: declared again each time, since a robust channel hands
+    out the queue of its first passive declare, with that declare's count."""
+    declared = await channel.get_queue(queue)
+    result = await declared.declare()
+    return result.message_count or 0
 
 
 async def dead_letters(channel: AbstractChannel, queue: str) -> list[AbstractIncomingMessage]:
@@ -222,7 +202,7 @@ async def test_poison_and_refused_events_are_dead_lettered_with_a_reason_and_the
     publisher: Publisher,
     logs: AsyncCollection[Doc],
     admin: tuple[AbstractRobustConnection, AbstractChannel],
-    names: Names,
+    names: RabbitNames,
     run_id: str,
 ) -> None:
     _, channel = admin
@@ -261,7 +241,7 @@ async def test_events_wait_while_the_logger_is_down_and_are_all_stored_when_it_i
     logger: ServiceProcess,
     listener: ServiceProcess,
     admin: tuple[AbstractRobustConnection, AbstractChannel],
-    names: Names,
+    names: RabbitNames,
     run_id: str,
 ) -> None:
     _, channel = admin
@@ -287,7 +267,7 @@ async def test_listener_killed_mid_stream_loses_nothing_and_stores_nothing_twice
     logs: AsyncCollection[Doc],
     listener: ServiceProcess,
     admin: tuple[AbstractRobustConnection, AbstractChannel],
-    names: Names,
+    names: RabbitNames,
     run_id: str,
 ) -> None:
     _, channel = admin
@@ -327,7 +307,8 @@ async def test_sigterm_finishes_in_flight_events_then_exits_cleanly(
 @dataclass
 class SickLogger:
     """A real HTTP server standing in for an ill logger: answers each POST /log in turn with
-    the next of `statuses` (the last one forever), recording when and which event came."""
+    the next of `statuses` (the last one forever; HANG: no answer at all), recording when and
+    which event came. Its `/ping` always answers: the process itself is fine."""
 
     url: str
     statuses: list[int]
@@ -342,11 +323,17 @@ async def sick_logger() -> AsyncIterator[SickLogger]:
         body = await request.json()
         sick.calls.append((time.monotonic(), body.get("event_id", "")))
         status = sick.statuses[min(len(sick.calls), len(sick.statuses)) - 1]
+        if status == HANG:
+            await asyncio.sleep(60)
         return web.json_response({"error": status >= 400, "message": "as told"}, status=status)
+
+    async def ping(_: web.Request) -> web.Response:
+        return web.Response(text=".")
 
     app = web.Application()
     app.router.add_post("/log", answer)
-    runner = web.AppRunner(app)
+    app.router.add_get("/ping", ping)
+    runner = web.AppRunner(app, handler_cancellation=True)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -358,9 +345,9 @@ async def sick_logger() -> AsyncIterator[SickLogger]:
 @pytest.fixture(scope="module")
 async def sick_listener(
     rabbit_url: str, sick_logger: SickLogger, logs_dir: Path, run_id: str
-) -> AsyncIterator[tuple[ServiceProcess, Publisher, Names]]:
+) -> AsyncIterator[tuple[ServiceProcess, Publisher, RabbitNames]]:
     """A listener of its own (own exchange and queues) in front of the sick logger."""
-    sick = Names.for_run(f"{run_id}.sick")
+    sick = RabbitNames.for_run(f"{run_id}.sick")
     svc = listener_process(
         rabbit_url,
         sick_logger.url,
@@ -369,6 +356,7 @@ async def sick_listener(
         MAX_DELIVERIES="3",
         RETRY_DELAY="0.2",
         RETRY_MAX_DELAY="0.4",
+        LOGGER_TIMEOUT="1",
     )
     await asyncio.to_thread(svc.start)
     pub = Publisher(rabbit_url, sick.exchange)
@@ -377,59 +365,122 @@ async def sick_listener(
     yield svc, pub, sick
     await pub.close()
     await asyncio.to_thread(svc.stop)
+    await sick.delete(rabbit_url)
 
 
-async def test_a_logger_answering_500_gets_each_event_max_deliveries_times_with_back_off_then_dead(
+@pytest.mark.parametrize(
+    ("answer", "key", "last", "posts_per_try"),
+    [(500, "log.ERROR", "500 as told", 1), (HANG, "log.WARNING", "no answer within 1 s", 2)],
+    ids=["500", "hangs while it answers ping"],
+)
+async def test_a_logger_failing_an_event_gives_it_max_deliveries_tries_with_back_off_then_dead(
     sick_logger: SickLogger,
-    sick_listener: tuple[ServiceProcess, Publisher, Names],
+    sick_listener: tuple[ServiceProcess, Publisher, RabbitNames],
     admin: tuple[AbstractRobustConnection, AbstractChannel],
+    answer: int,
+    key: str,
+    last: str,
+    posts_per_try: int,
 ) -> None:
     _, pub, sick = sick_listener
     _, channel = admin
     sick_logger.calls.clear()
-    sick_logger.statuses[:] = [500]
-    event = await pub.publish("log.ERROR", {"name": "sick", "data": "x"})
+    sick_logger.statuses[:] = [answer]
+    event = await pub.publish(key, {"name": "sick", "data": "x"})
 
     async def dead() -> list[AbstractIncomingMessage]:
         return await dead_letters(channel, sick.dead_queue)
 
-    [letter] = await await_for(dead, 15, interval=0.1, what="the dead letter")
+    [letter] = await await_for(dead, 20, interval=0.1, what="the dead letter")
     assert letter.message_id == event
-    reason = str(letter.headers[REASON_HEADER])
-    assert "3 deliveries" in reason
-    assert "500" in reason
+    assert letter.headers[REASON_HEADER] == f"the logger failed it 3 times, last: {last}"
+    assert letter.headers[FAILURES_HEADER] == 3
+    assert letter.headers["x-original-routing-key"] == key
     assert json.loads(letter.body) == {"name": "sick", "data": "x"}
-    assert [c[1] for c in sick_logger.calls] == [event] * 3
+    # A try without an answer is made twice before it counts (the logger may have been resuming).
+    assert [c[1] for c in sick_logger.calls] == [event] * 3 * posts_per_try
     gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(sick_logger.calls)]
-    # Back-off of 0.2 s then 0.4 s between deliveries, never a hot loop.
+    # Back-off of 0.2 s then 0.4 s between tries, never a hot loop.
     assert gaps[0] >= 0.18
     assert gaps[1] >= 0.36
 
 
-async def test_a_logger_without_its_store_503_holds_events_without_spending_deliveries(
+@pytest.mark.parametrize(
+    "answers",
+    [[HANG, 202], [503] * 6 + [202]],
+    ids=["one missed answer while it answers ping", "503s: its store is away"],
+)
+async def test_a_logger_that_cannot_take_an_event_yet_spends_none_of_its_tries(
     sick_logger: SickLogger,
-    sick_listener: tuple[ServiceProcess, Publisher, Names],
+    sick_listener: tuple[ServiceProcess, Publisher, RabbitNames],
     admin: tuple[AbstractRobustConnection, AbstractChannel],
+    answers: list[int],
 ) -> None:
-    _, pub, sick = sick_listener
+    svc, pub, sick = sick_listener
     _, channel = admin
     sick_logger.calls.clear()
-    sick_logger.statuses[:] = [503] * 6 + [202]
+    sick_logger.statuses[:] = answers
     event = await pub.publish("log.INFO", {"name": "held", "data": "x"})
 
     async def accepted() -> bool:
-        return len(sick_logger.calls) >= 7
+        return len(sick_logger.calls) >= len(answers)
 
     await await_for(accepted, 15, interval=0.1, what="the logger to take the event")
-    # Six refusals, more than MAX_DELIVERIES=3, yet the event was neither dropped nor dead.
-    assert [c[1] for c in sick_logger.calls] == [event] * 7
+    # More refusals than MAX_DELIVERIES=3 (or a miss that looks like one), yet no try was spent.
+    assert [c[1] for c in sick_logger.calls] == [event] * len(answers)
+    assert f"forwarding {event} failed" not in svc.output()
+    assert await depth(channel, sick.queue) == 0
     assert await dead_letters(channel, sick.dead_queue) == []
+
+
+@pytest.mark.slow
+async def test_a_long_logger_outage_with_the_listener_restarted_many_times_dead_letters_nothing(
+    publisher: Publisher,
+    logs: AsyncCollection[Doc],
+    logger: ServiceProcess,
+    listener: ServiceProcess,
+    admin: tuple[AbstractRobustConnection, AbstractChannel],
+    names: RabbitNames,
+    run_id: str,
+) -> None:
+    """RabbitMQ 3.10 counts each return of a held message (the listener's channel closing) in
+    `x-delivery-count`; more returns than the old `x-delivery-limit` of 5 spend no try."""
+    _, channel = admin
+    name = f"restarts-{run_id}"
+    restarts = 7
+    logger.stop()
+    try:
+        ids = await publish_many(publisher, name, PREFETCH // 2)
+
+        async def all_held() -> bool:
+            return await depth(channel, names.queue) == 0
+
+        for crash in range(restarts):
+            # The listener holds every event (none is ready in the queue), then dies with them.
+            await await_for(all_held, 20, what=f"the listener holding the events ({crash})")
+            listener.kill()
+            await asyncio.to_thread(listener.start)
+        await await_for(all_held, 20, what="the listener holding the events")
+        listener.kill()
+        queue = await channel.get_queue(names.queue)
+        peeked = await queue.get(timeout=5)
+        assert peeked is not None
+        returns = peeked.headers["x-delivery-count"]
+        assert isinstance(returns, int)
+        assert returns >= restarts
+        await peeked.nack(requeue=True)
+        await asyncio.to_thread(listener.start)
+    finally:
+        logger.start()
+    docs = await wait_stored(logs, name, len(ids), 30)
+    assert_each_once(docs, ids)
+    assert await dead_letters(channel, names.dead_queue) == []
 
 
 async def test_listener_started_before_rabbitmq_waits_and_then_consumes(
     rabbit_url: str, logger: ServiceProcess, logs: AsyncCollection[Doc], logs_dir: Path, run_id: str
 ) -> None:
-    late = Names.for_run(f"{run_id}.late")
+    late = RabbitNames.for_run(f"{run_id}.late")
     proxy = TcpProxy("127.0.0.1", 5672)
     svc = listener_process(
         rabbit_url.replace(":5672", f":{proxy.port}"), logger.url, late, logs_dir
@@ -457,3 +508,4 @@ async def test_listener_started_before_rabbitmq_waits_and_then_consumes(
     finally:
         await asyncio.to_thread(svc.stop)
         proxy.close()
+        await late.delete(rabbit_url)

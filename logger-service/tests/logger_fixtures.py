@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from devkit.net import free_port
 from devkit.process import ServiceProcess
-from devkit.wait import http_status, wait_for
 from pymongo import MongoClient
 from pymongo.collection import Collection
 
@@ -31,8 +30,7 @@ def logger(secantus_url: str, mongo_database: str, logs_dir: Path) -> Iterator[S
         log_dir=logs_dir,
         name="logger",
     )
-    svc.start()
-    wait_for(lambda: http_status(svc.url + "/ready") == 200, 20, what="logger ready")
+    svc.start()  # returns once `/ready` answers 200: MongoDB is there
     yield svc
     # Uvicorn re-raises the SIGTERM it caught once shutdown is done, hence -15 as well as 0.
     assert svc.stop() in (0, -15), svc.output()

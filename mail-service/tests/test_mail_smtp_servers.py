@@ -181,7 +181,9 @@ async def test_a_server_that_stalls_at_data_is_504_within_the_send_deadline() ->
     assert elapsed < 2.0
 
 
-async def test_no_server_listening_is_502_naming_it_and_not_ready() -> None:
+async def test_no_server_listening_is_502_naming_it_but_only_the_log_has_its_address(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     port = free_port()
     async with mail_service(**settings(port)) as http:
         resp = await http.post("/send", json=send_body("void@there.com"))

@@ -60,7 +60,7 @@ async def hello() -> JSONResponse:
 async def ping() -> str:
     return "."
 
-run(app, ServiceSettings(), "hello")
+run(lambda: app, ServiceSettings(), "hello")
 """
 
 Call = Callable[[], Awaitable[None]]

@@ -12,38 +12,22 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import httpx
 import pytest
 from devkit.browser import chromium
-from devkit.net import answers, free_port
-from devkit.wait import await_for, wait_for
+from devkit.net import answers
+from devkit.system import LocalSystem
+from devkit.wait import await_for
 from playwright.async_api import Browser, Page, expect
 from pymongo import AsyncMongoClient
 
 # Seven processes start one after another; on a busy 2-core machine that takes a minute or two.
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
-PORTS = [
-    "broker",
-    "auth",
-    "front_end",
-    "mail",
-    "logger",
-    "logger_rpc",
-    "logger_grpc",
-    "listener",
-    "catcher_smtp",
-    "catcher_http",
-    "mongo",
-]
 OK = "Response from broker service: "
 # Element id → (the Output line, the payload's log data or None, a value the Received JSON holds)
 BUTTONS: dict[str, tuple[str, str | None, str]] = {
@@ -66,23 +50,6 @@ BUTTONS: dict[str, tuple[str, str | None, str]] = {
 }
 
 
-@dataclass
-class System:
-    proc: subprocess.Popen[bytes]
-    log: Path
-    ports: dict[str, int]
-
-    def url(self, name: str) -> str:
-        return f"http://localhost:{self.ports[name]}"
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def child_pids(self) -> dict[str, int]:
-        found = re.findall(r"\| started (\S+) \(pid (\d+)\)", self.output())
-        return {name: int(pid) for name, pid in found}
-
-
 def alive(pid: int) -> bool:
     """Running or sleeping; a zombie (dead, not yet reaped) counts as gone."""
     try:
@@ -93,69 +60,8 @@ def alive(pid: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def system(
-    run_id: str,
-    postgres_dsn: str,
-    mongo_database: str,
-    rabbit_url: str,
-    logs_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[System]:
-    ports = {name: free_port() for name in PORTS}
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("MAIL_HOST", "MAIL_PORT", "CORS_ORIGINS", "MONGO_URL")
-        and not key.startswith("LAUNCHER_")
-    }
-    env.update({f"LAUNCHER_{name.upper()}_PORT": str(port) for name, port in ports.items()})
-    env.update(
-        {
-            "LAUNCHER_DATA_DIR": str(tmp_path_factory.mktemp("launcher-data")),
-            "DSN": postgres_dsn,
-            "MONGO_DATABASE": mongo_database,
-            "RABBIT_URL": rabbit_url,
-            "EXCHANGE": f"logs_topic.{run_id}",
-            "QUEUE": f"logs.listener.{run_id}",
-            "DEAD_EXCHANGE": f"logs_topic.dlx.{run_id}",
-            "DEAD_QUEUE": f"logs.dead.{run_id}",
-        }
-    )
-    log = logs_dir / f"launcher-{run_id}.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "launcher"], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    system = System(proc, log, ports)
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"the launcher exited with {proc.returncode}:\n{system.output()}")
-        return "| all services are ready:" in system.output()
-
-    try:
-        wait_for(ready, timeout=150, interval=0.2, what="the launcher's ready line")
-        yield system
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        asyncio.run(delete_rabbit_names(rabbit_url, env))
-
-
-async def delete_rabbit_names(url: str, env: dict[str, str]) -> None:
-    """The run's durable queues and exchanges would otherwise outlive it on the shared RabbitMQ."""
-    connection = await aio_pika.connect(url, timeout=5)
-    async with connection:
-        channel = await connection.channel()
-        for queue in (env["QUEUE"], env["DEAD_QUEUE"]):
-            await channel.queue_delete(queue)
-        for exchange in (env["EXCHANGE"], env["DEAD_EXCHANGE"]):
-            await channel.exchange_delete(exchange)
+def system(local_system: Callable[..., LocalSystem]) -> LocalSystem:
+    return local_system("e2e").start()
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +71,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-async def page(browser: Browser, system: System) -> AsyncIterator[Page]:
+async def page(browser: Browser, system: LocalSystem) -> AsyncIterator[Page]:
     context = await browser.new_context(viewport={"width": 1280, "height": 1000})
     page = await context.new_page()
     page.set_default_timeout(20_000)
@@ -175,10 +81,9 @@ async def page(browser: Browser, system: System) -> AsyncIterator[Page]:
 
 
 @pytest.fixture(scope="module")
-async def mongo_logs(system: System, mongo_database: str) -> AsyncIterator[Any]:
+async def mongo_logs(system: LocalSystem, mongo_database: str) -> AsyncIterator[Any]:
     """The logger's collection on the SecantusDB the launcher started (no MONGO_URL was set)."""
-    url = f"mongodb://127.0.0.1:{system.ports['mongo']}/?directConnection=true"
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(system.mongo_url)
     try:
         yield client[mongo_database]["logs"]
     finally:
@@ -198,7 +103,7 @@ async def refresh_until(page: Page, text: str, timeout: float = 20.0) -> None:
 
 async def test_every_button_answers_and_leaves_its_mark(
     page: Page,
-    system: System,
+    system: LocalSystem,
     mongo_logs: Any,
     tmp_path_factory: pytest.TempPathFactory,
     capsys: pytest.CaptureFixture[str],
@@ -255,8 +160,31 @@ async def test_every_button_answers_and_leaves_its_mark(
         print(f"\nscreenshot of the page after every button: {shot}")
 
 
+async def test_the_launchers_prometheus_scrapes_every_service(system: LocalSystem) -> None:
+    # Debian's prometheus is installed here (.ci/run installs it), so the launcher runs it.
+    prometheus = system.url("prometheus")
+    assert re.search(rf"Prometheus +{re.escape(prometheus)}", system.output())
+
+    async def every_target_up() -> list[str] | None:
+        async with httpx.AsyncClient(timeout=5) as client:
+            resp = await client.get(prometheus + "/api/v1/targets")
+        active = resp.json()["data"]["activeTargets"]
+        jobs = [t["labels"]["job"] for t in active if t["health"] == "up"]
+        return jobs if len(jobs) == len(active) >= 6 else None
+
+    jobs = await await_for(every_target_up, 30, interval=0.5, what="every target up")
+    assert {
+        "broker-service",
+        "authentication-service",
+        "logger-service",
+        "mailer-service",
+        "listener-service",
+        "front-end",
+    } <= set(jobs)
+
+
 async def test_a_script_in_a_log_entry_shows_as_text(
-    page: Page, system: System, run_id: str
+    page: Page, system: LocalSystem, run_id: str
 ) -> None:
     name = f"xss-{run_id}"
     evil = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
@@ -273,8 +201,41 @@ async def test_a_script_in_a_log_entry_shows_as_text(
     assert await page.evaluate("window.__pwned") is None
 
 
-async def test_sigterm_stops_every_service_and_leaves_nothing_running(system: System) -> None:
-    pids = system.child_pids()
+async def test_a_service_killed_with_sigkill_comes_back_by_itself_and_nothing_else_restarts(
+    system: LocalSystem, mongo_logs: Any, run_id: str
+) -> None:
+    before = system.pids()
+    os.kill(before["listener"], signal.SIGKILL)
+
+    async def back() -> bool:
+        restarted = system.pids()["listener"] != before["listener"]
+        return restarted and "| listener is ready again" in system.output()
+
+    await await_for(back, 30, interval=0.2, what="the listener started again and ready")
+    after = system.pids()
+    assert {n: p for n, p in after.items() if n != "listener"} == {
+        n: p for n, p in before.items() if n != "listener"
+    }
+    assert re.search(
+        r"\| listener exited \(by SIGKILL\) after [\d.]+ s ready: restart 1 in 0\.5 s$",
+        system.output(),
+        re.M,
+    )
+    data = f"after the listener came back {run_id}"
+    async with httpx.AsyncClient(timeout=10, trust_env=False) as http:
+        resp = await http.post(
+            system.url("broker") + "/log-rabbit", json={"log": {"name": "event", "data": data}}
+        )
+    assert resp.status_code == 202, resp.text
+
+    async def stored() -> Any:
+        return await mongo_logs.find_one({"data": data})
+
+    await await_for(stored, 20, what="the event stored by the new listener")
+
+
+async def test_sigterm_stops_every_service_and_leaves_nothing_running(system: LocalSystem) -> None:
+    pids = system.pids()
     assert set(pids) == {
         "mongo",
         "mailcatcher",
@@ -284,11 +245,13 @@ async def test_sigterm_stops_every_service_and_leaves_nothing_running(system: Sy
         "listener",
         "broker",
         "front-end",
+        "prometheus",
     }
     assert re.search(r"^\d\d:\d\d:\d\d broker +\| ", system.output(), re.M)
 
-    system.proc.send_signal(signal.SIGTERM)
-    assert await asyncio.to_thread(system.proc.wait, 60) == 0
+    assert system.launcher is not None
+    system.launcher.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(system.launcher.wait, 60) == 0
 
     async def all_gone() -> bool:
         return not any(map(alive, pids.values()))

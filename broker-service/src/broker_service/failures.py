@@ -1,8 +1,11 @@
 """Connection failures as a caller reads them (which service) and as an operator does (where)."""
 
+import logging
 import os
 
 from svckit.errors import DownstreamUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def cannot_connect(service: str, where: str, exc: OSError) -> DownstreamUnavailable:

@@ -1,5 +1,7 @@
 """The logger's gRPC door through one long-lived `grpc.aio` channel, a deadline on every call."""
 
+import re
+
 import grpc
 from grpc_health.v1 import health_pb2
 from logs_proto import logs_pb2, logs_pb2_grpc
@@ -8,6 +10,8 @@ from svckit.metrics import downstream_call
 
 SERVICE = "logger-grpc"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+# gRPC's own account of a connection it could not make: it names the addresses it tried.
+_CANNOT_CONNECT = re.compile(r"failed to connect|backends failing|ipv[46]:|unix:|:\d+\b")
 
 # A failed channel redials on gRPC's back-off schedule (up to 120 s by default); a short
 # cap lets the broker recover within a second or two of the logger coming back.
@@ -86,5 +90,9 @@ def _mapped(exc: grpc.aio.AioRpcError, timeout: float) -> ServiceError:
         return DownstreamTimeout(SERVICE, timeout)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return ServiceError(400, f"{SERVICE}: {exc.details()}")
-    # The code alone: gRPC's own details name addresses ("ipv4:10.0.0.5:50001: ...").
-    return DownstreamUnavailable(SERVICE, code.name, detail=exc.details() or "")
+    details = exc.details() or ""
+    # gRPC's own text when it cannot connect names addresses ("ipv4:10.0.0.5:50001: ..."):
+    # the log has it. The logger's own (the log store is unavailable) is for the caller.
+    if _CANNOT_CONNECT.search(details):
+        return DownstreamUnavailable(SERVICE, f"{code.name}: cannot connect", detail=details)
+    return DownstreamUnavailable(SERVICE, f"{code.name}: {details}" if details else code.name)

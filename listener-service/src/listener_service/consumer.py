@@ -3,13 +3,20 @@
 Fate of a message (the README says the same):
 - the logger answered 202 → ack;
 - the body is not a JSON object, or the logger answered 4xx → dead-letter at once;
-- the logger answered 500 (or another 5xx but 502/503/504) or did not answer in time → back
-  off, then requeue; the quorum queue counts the delivery, and the one that reaches
-  `max_deliveries` is dead-lettered;
-- the logger is unavailable (connection refused, or 502/503/504: its store is away) → the
-  message is held and retried in place with capped back-off for as long as the outage lasts;
-  it spends no delivery, and the rest wait in the queue.
+- the logger failed on this message (500, or no answer twice while it answers `/ping`) → back
+  off, then a copy carrying the failure count goes back to the queue and the original is acked;
+  the try that reaches `max_deliveries` failures is dead-lettered;
+- the logger is unavailable (refused, 502/503/504, or silent on `/ping` too) → the message is
+  held and retried in place with capped back-off for as long as the outage lasts; it spends
+  nothing, and the rest wait in the queue.
 Dead-lettered messages carry the reason in the `x-death-reason` header.
+
+Why the listener counts failures itself: RabbitMQ 3.10's quorum queues add one to a message's
+`x-delivery-count` on every return, a nack with requeue as much as the unacked messages of a
+channel or connection that closed, and `x-delivery-limit` dead-letters on that count. A
+listener restarted a few times during a logger outage would then dead-letter every event it
+held, though none of them ever failed. So the queue has no delivery limit, and the budget is
+spent only where a failure is the message's own.
 """
 
 import asyncio
@@ -31,13 +38,18 @@ from svckit import amqp
 from svckit.backoff import retry_forever
 from svckit.errors import ServiceError
 
+from listener_service import metrics
 from listener_service.logger_client import LoggerClient, Verdict
 from listener_service.settings import ListenerSettings
 
 log = logging.getLogger(__name__)
 
-# Quorum queues count every delivery in this header (absent on the first one).
+# Failures of the logger on this message so far, on the copy that goes back to the queue.
+FAILURES_HEADER = "x-listener-failures"
+# RabbitMQ's count of returns: it describes the original, not a copy.
 DELIVERY_COUNT = "x-delivery-count"
+ORIGINAL_EXCHANGE = "x-original-exchange"
+ORIGINAL_ROUTING_KEY = "x-original-routing-key"
 
 
 class Poison(Exception):
@@ -59,19 +71,27 @@ def log_entry(message: AbstractIncomingMessage) -> dict[str, Any]:
     return entry
 
 
-def delivery_number(message: AbstractIncomingMessage) -> int:
-    """1 for the first delivery; the quorum queue's count of earlier ones plus one after that."""
-    count = message.headers.get(DELIVERY_COUNT)
-    return 1 + count if isinstance(count, int) else 1
+def failures_so_far(message: AbstractIncomingMessage) -> int:
+    """How often the logger failed on this message before (0 on its first try)."""
+    count = message.headers.get(FAILURES_HEADER)
+    return count if isinstance(count, int) and count > 0 else 0
+
+
+def origin(message: AbstractIncomingMessage) -> dict[str, Any]:
+    """Where the message was first published: kept on every copy (a retried copy comes back
+    through the default exchange, keyed by the queue's name)."""
+    return {
+        ORIGINAL_EXCHANGE: message.headers.get(ORIGINAL_EXCHANGE, message.exchange or ""),
+        ORIGINAL_ROUTING_KEY: message.headers.get(ORIGINAL_ROUTING_KEY, message.routing_key or ""),
+    }
 
 
 def queue_arguments(settings: ListenerSettings) -> dict[str, Any]:
+    # No `x-delivery-limit`: it counts returns, not failures (see the module's docstring).
     return {
-        # Replicated, fsynced, and it counts deliveries, which the retry limit rests on.
+        # Replicated and fsynced.
         "x-queue-type": "quorum",
         "x-dead-letter-exchange": settings.dead_exchange,
-        # A safety net for a message that crashes the listener itself again and again.
-        "x-delivery-limit": settings.max_deliveries,
         "x-dead-letter-strategy": "at-least-once",
         "x-overflow": "reject-publish",
     }
@@ -88,6 +108,7 @@ class Listener:
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
         self._dead: AbstractExchange | None = None
+        self._requeue: AbstractExchange | None = None
         self._starting: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._in_flight: set[asyncio.Task[Any]] = set()
@@ -114,6 +135,7 @@ class Listener:
             publishing = await connection.channel(publisher_confirms=True, on_return_raises=True)
             # Set before consuming: the first deliveries may need it before consume() returns.
             self._dead = await publishing.get_exchange(s.dead_exchange, ensure=False)
+            self._requeue = publishing.default_exchange
             tag = await queue.consume(self._on_message)
         except BaseException:
             await connection.close()
@@ -150,16 +172,18 @@ class Listener:
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         s = self.settings
-        deliveries = delivery_number(message)
+        failures = failures_so_far(message)
+        metrics.consumed(message, retried=failures > 0)
         try:
             entry = log_entry(message)
         except Poison as exc:
-            await self._dead_letter(message, str(exc), deliveries)
+            await self._dead_letter(message, str(exc), failures)
             return
         delay = s.retry_delay
         while True:
             answer = await self.logger.write(entry)
             if answer.verdict is Verdict.STORED:
+                metrics.stored(message)
                 if self._logger_down:
                     self._logger_down = False
                     log.info("the logger at %s answers again", s.logger_url)
@@ -167,7 +191,7 @@ class Listener:
                 return
             if answer.verdict is Verdict.REFUSED:
                 await self._dead_letter(
-                    message, f"the logger refused it: {answer.detail}", deliveries
+                    message, f"the logger refused it: {answer.detail}", failures
                 )
                 return
             if answer.verdict is Verdict.UNAVAILABLE:
@@ -179,20 +203,23 @@ class Listener:
                     return
                 delay = min(delay * 2, s.retry_max_delay)
                 continue
-            if deliveries >= s.max_deliveries:
-                reason = f"the logger failed {deliveries} deliveries, last: {answer.detail}"
-                await self._dead_letter(message, reason, deliveries)
+            failures += 1
+            if failures >= s.max_deliveries:
+                reason = f"the logger failed it {failures} times, last: {answer.detail}"
+                await self._dead_letter(message, reason, failures)
                 return
             log.warning(
-                "forwarding %s failed on delivery %d of %d: %s",
+                "forwarding %s failed (%d of %d): %s",
                 message.message_id,
-                deliveries,
+                failures,
                 s.max_deliveries,
                 answer.detail,
             )
-            # Later deliveries wait longer, so a sick logger is not hammered.
-            await self._pause(min(s.retry_delay * 2 ** (deliveries - 1), s.retry_max_delay))
-            await self._settle(message.nack(requeue=True))
+            # Later tries wait longer, so a sick logger is not hammered.
+            if await self._pause(min(s.retry_delay * 2 ** (failures - 1), s.retry_max_delay)):
+                await self._settle(message.nack(requeue=True))
+                return
+            await self._try_again_later(message, failures)
             return
 
     async def _pause(self, seconds: float) -> bool:
@@ -210,42 +237,60 @@ class Listener:
         except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
             log.warning("could not settle a message (it will be redelivered): %s", exc)
 
-    async def _dead_letter(
-        self, message: AbstractIncomingMessage, reason: str, deliveries: int
-    ) -> None:
-        """Publish a copy to the dead-letter exchange with the reason, then ack the original."""
-        assert self._dead is not None
-        headers = dict(message.headers)
-        headers.update(
-            {
-                amqp.REASON_HEADER: reason,
-                "x-original-exchange": message.exchange or "",
-                "x-original-routing-key": message.routing_key or "",
-                "x-deliveries": deliveries,
-            }
-        )
-        copy = aio_pika.Message(
+    def _copy(self, message: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_pika.Message:
+        """The message as published anew, persistent, with `headers` added to its own."""
+        kept = {k: v for k, v in message.headers.items() if k != DELIVERY_COUNT}
+        return aio_pika.Message(
             message.body,
-            headers=headers,
+            headers={**kept, **headers},
             content_type=message.content_type,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             # Returns are matched by message id, so a copy needs one even if the original had none.
             message_id=message.message_id or str(uuid.uuid4()),
             timestamp=message.timestamp,
         )
+
+    async def _republish(
+        self,
+        message: AbstractIncomingMessage,
+        exchange: AbstractExchange | None,
+        routing_key: str,
+        headers: dict[str, Any],
+    ) -> bool:
+        """Publish a copy (confirmed) and ack the original; on failure, requeue it after
+        `retry_delay` (nothing is dropped, nothing is counted) and return False."""
+        assert exchange is not None
         try:
             await amqp.publish_confirmed(
-                self._dead, copy, message.routing_key or "", self.settings.confirm_timeout
+                exchange, self._copy(message, headers), routing_key, self.settings.confirm_timeout
             )
         except ServiceError as exc:
-            log.error("could not dead-letter %s (requeued): %s", message.message_id, exc.message)
+            log.error("could not republish %s (requeued): %s", message.message_id, exc.message)
             await self._pause(self.settings.retry_delay)
             await self._settle(message.nack(requeue=True))
-            return
-        log.warning(
-            "dead-lettered %s to %s: %s", message.message_id, self.settings.dead_exchange, reason
-        )
+            return False
         await self._settle(message.ack())
+        return True
+
+    async def _try_again_later(self, message: AbstractIncomingMessage, failures: int) -> None:
+        """To the back of the queue, carrying its failure count (a copy, then the ack)."""
+        headers = {**origin(message), FAILURES_HEADER: failures}
+        await self._republish(message, self._requeue, self.settings.queue, headers)
+
+    async def _dead_letter(
+        self, message: AbstractIncomingMessage, reason: str, failures: int
+    ) -> None:
+        """Publish a copy to the dead-letter exchange with the reason, then ack the original."""
+        headers = {**origin(message), amqp.REASON_HEADER: reason, FAILURES_HEADER: failures}
+        routing_key = str(headers[ORIGINAL_ROUTING_KEY])
+        if await self._republish(message, self._dead, routing_key, headers):
+            metrics.dead_lettered()
+            log.warning(
+                "dead-lettered %s to %s: %s",
+                message.message_id,
+                self.settings.dead_exchange,
+                reason,
+            )
 
     async def stop(self, grace: float) -> None:
         """Stop consuming, let in-flight messages finish (and be acked), then close."""

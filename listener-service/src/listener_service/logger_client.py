@@ -12,15 +12,18 @@ class Verdict(enum.Enum):
     STORED = "stored"
     # 4xx: the entry itself is bad; retrying cannot help.
     REFUSED = "refused"
-    # 500 (and other 5xx), no answer in time, a broken exchange: perhaps the message's fault,
-    # so the try spends one of its deliveries.
+    # 500 (and other 5xx), or no answer (in time, or a broken exchange) twice in a row from a
+    # logger that answers `/ping`: the logger failed on this entry, so the try counts against it.
     FAILED = "failed"
-    # Refused connection, or 502/503/504 (the logger's store is away): the logger cannot take
-    # anything right now; the message is not at fault.
+    # Refused connection, 502/503/504 (the logger's store is away), or no answer from a logger
+    # that does not answer `/ping` either (gone, or hung): the logger cannot take anything right
+    # now; the message is not at fault.
     UNAVAILABLE = "unavailable"
 
 
 CONNECT_TIMEOUT = 2.0
+# Deadline of the `/ping` that tells a failed entry from a logger that is away.
+PING_TIMEOUT = 1.0
 
 # "Try later" answers: a gateway without its logger, or a logger without its store.
 UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
@@ -59,6 +62,22 @@ class LoggerClient:
         )
 
     async def write(self, entry: dict[str, Any]) -> Answer:
+        answer = await self._post(entry)
+        if isinstance(answer, Answer):
+            return answer
+        # No answer. The entry is at fault only if the logger answers others and this entry
+        # goes unanswered a second time: the first try may have met a logger just resuming, or
+        # a connection it had dropped.
+        if await self._answers_ping():
+            answer = await self._post(entry)
+            if isinstance(answer, Answer):
+                return answer
+            if await self._answers_ping():
+                return Answer(Verdict.FAILED, answer)
+        return Answer(Verdict.UNAVAILABLE, f"{answer}, nor to /ping")
+
+    async def _post(self, entry: dict[str, Any]) -> Answer | str:
+        """The logger's answer, sorted; or, when none came, what happened instead."""
         try:
             async with self._http.post(f"{self.base_url}/log", json=entry) as response:
                 status = response.status
@@ -69,9 +88,9 @@ class LoggerClient:
             late = f"{self.base_url}: no connection within {CONNECT_TIMEOUT:g} s"
             return Answer(Verdict.UNAVAILABLE, late)
         except TimeoutError:
-            return Answer(Verdict.FAILED, f"no answer within {self.timeout:g} s")
+            return f"no answer within {self.timeout:g} s"
         except aiohttp.ClientError as exc:
-            return Answer(Verdict.FAILED, str(exc) or type(exc).__name__)
+            return str(exc) or type(exc).__name__
         if status == 202:
             return Answer(Verdict.STORED)
         detail = f"{status} {_message(text)}"
@@ -80,6 +99,15 @@ class LoggerClient:
         if status in UNAVAILABLE_STATUSES:
             return Answer(Verdict.UNAVAILABLE, detail)
         return Answer(Verdict.FAILED, detail)
+
+    async def _answers_ping(self) -> bool:
+        try:
+            async with self._http.get(
+                f"{self.base_url}/ping", timeout=aiohttp.ClientTimeout(total=PING_TIMEOUT)
+            ) as response:
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False
 
     async def close(self) -> None:
         await self._http.close()

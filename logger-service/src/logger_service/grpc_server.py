@@ -32,8 +32,7 @@ class LogService(logs_pb2_grpc.LogServiceServicer):
             await self._store.write(entry.name, entry.data)
         except StoreUnavailable as exc:
             written("grpc", ok=False)
-            log.warning("WriteLog: %s: %s", UNAVAILABLE, exc)
-            await context.abort(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"{UNAVAILABLE}: {exc}")
         written("grpc", ok=True)
         return logs_pb2.LogResponse(result=RESULT)
 

@@ -64,7 +64,7 @@ def _item(entry: LogEntry) -> dict[str, str]:
 
 
 def _unavailable(exc: StoreUnavailable) -> ServiceError:
-    return ServiceError(503, UNAVAILABLE, detail=str(exc))
+    return ServiceError(503, f"{UNAVAILABLE}: {exc}")
 
 
 @router.post(

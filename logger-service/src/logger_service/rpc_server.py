@@ -145,7 +145,6 @@ class RpcServer:
             await self._store.write(name, data)
         except StoreUnavailable as exc:
             written(codec.name, ok=False)
-            log.warning("RPC call %r: %s: %s", call.seq, UNAVAILABLE, exc)
-            raise CallError(UNAVAILABLE) from exc
+            raise CallError(f"{UNAVAILABLE}: {exc}") from exc
         written(codec.name, ok=True)
         return REPLY_PREFIX + name

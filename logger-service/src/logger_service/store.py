@@ -9,7 +9,13 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import (
+    ConnectionFailure,
+    DuplicateKeyError,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 from svckit.metrics import service
 
 from logger_service.metrics import STORE_WRITE
@@ -30,13 +36,18 @@ INDEXES = [
 ]
 
 
-# What every door tells its caller; the driver's reason (with addresses) goes to the log.
+# What every door tells its caller, followed by the kind of failure; the driver's own text
+# (with the servers it tried) goes to the log.
 UNAVAILABLE = "the log store (MongoDB) is unavailable"
 
 
 class StoreUnavailable(Exception):
     """MongoDB did not answer within the deadline or refused the call; each door answers
-    `UNAVAILABLE` and logs this exception's text."""
+    `UNAVAILABLE: <this text>`.
+
+    Its text is fit for any caller: the kind of failure, never the driver's own text, which
+    names the servers it tried (that goes to the log).
+    """
 
 
 @dataclass(frozen=True)
@@ -49,11 +60,24 @@ class LogEntry:
 
 
 def _brief(exc: PyMongoError) -> str:
-    """The driver's message without its topology dump, which helps nobody reading a reply."""
+    """The driver's message without its topology dump, for the log."""
     text = str(exc)
     for tail in (" (configured timeouts", ", Timeout:", ", full error:"):
         text = text.split(tail, 1)[0]
     return text.strip() or type(exc).__name__
+
+
+def _unavailable(exc: PyMongoError, timeout: float) -> StoreUnavailable:
+    log.warning("MongoDB: %s", _brief(exc))
+    if isinstance(exc, ServerSelectionTimeoutError):
+        return StoreUnavailable(f"no server reachable within {timeout:g} s")
+    if exc.timeout:
+        return StoreUnavailable(f"no answer within {timeout:g} s")
+    if isinstance(exc, ConnectionFailure):
+        return StoreUnavailable("the connection failed")
+    if isinstance(exc, OperationFailure):
+        return StoreUnavailable(f"the server refused the operation (code {exc.code})")
+    return StoreUnavailable(type(exc).__name__)
 
 
 class LogStore:
@@ -66,6 +90,7 @@ class LogStore:
         username: str | None = None,
         password: str | None = None,
     ) -> None:
+        self.timeout = timeout
         ms = max(1, int(timeout * 1000))
         credentials: dict[str, Any] = {}
         if username is not None:
@@ -98,7 +123,7 @@ class LogStore:
         try:
             await self._logs.create_indexes(INDEXES)
         except PyMongoError as exc:
-            raise StoreUnavailable(_brief(exc)) from exc
+            raise _unavailable(exc, self.timeout) from exc
         self._indexed = True
         log.info("indexes on %s are in place", self._logs.full_name)
 
@@ -116,7 +141,7 @@ class LogStore:
         except DuplicateKeyError:
             log.info("event %s was logged before; nothing more stored", event_id)
         except PyMongoError as exc:
-            raise StoreUnavailable(_brief(exc)) from exc
+            raise _unavailable(exc, self.timeout) from exc
 
     async def recent(self, name: str | None, limit: int) -> list[LogEntry]:
         """The newest entries first, at most `limit`, only those called `name` when given."""
@@ -125,14 +150,14 @@ class LogStore:
             cursor = self._logs.find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit)
             docs = await cursor.to_list()
         except PyMongoError as exc:
-            raise StoreUnavailable(_brief(exc)) from exc
+            raise _unavailable(exc, self.timeout) from exc
         return [_entry(doc) for doc in docs]
 
     async def ping(self) -> None:
         try:
             await self._client.admin.command("ping")
         except PyMongoError as exc:
-            raise StoreUnavailable(_brief(exc)) from exc
+            raise _unavailable(exc, self.timeout) from exc
 
     async def close(self) -> None:
         await self._client.close()

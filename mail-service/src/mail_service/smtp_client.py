@@ -3,7 +3,8 @@
 A connection is reused only after a send that succeeded, and only while its socket has nothing
 to read: an idle SMTP session is silent, so anything readable means the server closed it or is
 closing it (as urllib3 checks its pooled connections). That costs a reconnect, not a failed send.
-Failures leave as the envelope's errors: refusal or unreachable → 502, no answer → 504.
+Failures leave as the envelope's errors: refusal or unreachable → 502, no answer → 504. They
+name the mail server, never its address: the address goes to the log.
 """
 
 import asyncio

@@ -1,8 +1,9 @@
 """A stand-in service for the runner's tests: a real process serving `/ready` on PORT.
 
-`/ready` answers 503 until the file READY_FILE exists (200 at once when it is unset).
-IGNORE_TERM=1 makes it ignore SIGTERM; GRANDCHILD_PID_FILE makes it start a grandchild in its
-process group and write that one's pid there.
+`/ready` answers 503 until the file READY_FILE exists (200 at once when it is unset);
+`/exit/<code>` ends the process with that exit code, as a crash would. IGNORE_TERM=1 makes it
+ignore SIGTERM; GRANDCHILD_PID_FILE makes it start a grandchild in its process group and write
+that one's pid there.
 """
 
 import http.server
@@ -15,6 +16,8 @@ from pathlib import Path
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        if self.path.startswith("/exit/"):
+            os._exit(int(self.path.removeprefix("/exit/")))
         ready_file = os.environ.get("READY_FILE")
         ready = ready_file is None or Path(ready_file).exists()
         self.send_response(200 if ready else 503)

@@ -1,11 +1,16 @@
-"""What the launcher decides before it starts anything: missing servers, addresses, ports."""
+"""What the launcher decides before it starts anything (missing servers, addresses, ports), and
+a first start that fails."""
 
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from devkit.net import free_port
+from devkit.system import LocalSystem
 from launcher.plan import build_plan
 from launcher.probes import Address, postgres_address, rabbit_address
 from launcher.settings import LauncherSettings
@@ -122,3 +127,54 @@ def test_a_mail_server_that_is_set_is_used_instead_of_the_catcher() -> None:
     assert "mailcatcher" not in [s.name for s in plan.services]
     assert "MAIL_HOST" not in mail.env
     assert mail.needs == ()
+
+
+@pytest.mark.slow
+def test_a_service_not_ready_in_time_fails_the_run_with_one_line_and_exit_1(
+    local_system: Callable[..., LocalSystem],
+) -> None:
+    # A MongoDB nobody runs: the logger answers /ready 503 until the launcher gives up on it;
+    # the time limit leaves the mail catcher time to start on a busy machine.
+    nowhere = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
+    system = local_system("strict", env={"MONGO_URL": nowhere, "LAUNCHER_READY_TIMEOUT": "20"})
+    with pytest.raises(AssertionError, match="the launcher exited with 1"):
+        system.start(timeout=90)
+    failures = re.findall(r"\| cannot start the system: (.*)$", system.output(), re.M)
+    assert len(failures) == 1, system.output()
+    assert re.fullmatch(r"logger was not ready within 20 s \(http://\S+/ready: .*\)", failures[0])
+    assert "| everything stopped" in system.output()
+    assert "started auth" not in system.output()
+
+
+def test_with_prometheus_installed_it_scrapes_every_service_under_its_compose_name(
+    tmp_path: Path,
+) -> None:
+    settings = LauncherSettings(data_dir=tmp_path, port_offset=1000)
+    plan = build_plan(settings, start_catcher=True, prometheus="/usr/bin/prometheus", environ={})
+    service = next(s for s in plan.services if s.name == "prometheus")
+    assert service.needs == ()
+    assert service.ready_url == "http://127.0.0.1:10090/-/ready"
+    config = (tmp_path / "prometheus" / "prometheus.yml").read_text()
+    for job, port in (
+        ("broker-service", 9080),
+        ("mailer-service", 9083),
+        ("listener-service", 9085),
+    ):
+        assert f"job_name: {job}" in config
+        assert f'"127.0.0.1:{port}"' in config
+    assert "rabbitmq" not in config
+    assert ("Prometheus", "http://localhost:10090") in plan.addresses
+    # Prometheus' own checker accepts what the launcher writes.
+    promtool = subprocess.run(
+        ["promtool", "check", "config", str(tmp_path / "prometheus" / "prometheus.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert promtool.returncode == 0, promtool.stdout + promtool.stderr
+
+
+def test_without_prometheus_the_plan_has_none() -> None:
+    plan = build_plan(LauncherSettings(), start_catcher=True, environ={})
+    assert "prometheus" not in [s.name for s in plan.services]
+    assert "Prometheus" not in dict(plan.addresses)

@@ -6,6 +6,8 @@
 - `proxy`: a TCP proxy a test cuts or stalls to give one service an outage of a shared server.
 - `mongo`: SecantusDB (the MongoDB stand-in) as a process of its own.
 - `mail`: a whole mail catcher in a thread, for tests.
+- `system`: the whole system under the launcher, on a run's own ports and names, with the
+  servers a fault test takes away behind proxies or in processes of its own.
 - `grpc_health`: the standard gRPC health check, as a peer calls it.
 - `browser`: Debian's Chromium under Playwright.
 - `fixtures`: the pytest plugin: real servers on free ports, each run's data isolated.

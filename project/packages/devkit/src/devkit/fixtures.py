@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -23,9 +24,14 @@ from devkit.mongo import SecantusProcess
 from devkit.net import answers
 from devkit.otlp import OtlpReceiver
 from devkit.process import ServiceProcess
+from devkit.system import LocalSystem
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_RABBIT = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+START_REDIS = (
+    'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no'
+)
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +66,15 @@ def mongo_database(run_id: str) -> str:
     return f"logs_{run_id}"
 
 
+async def drop_database(admin: str, name: str) -> None:
+    """`DROP DATABASE` through the maintenance connection `admin`, sessions still in it or not."""
+    conn = await asyncpg.connect(dsn.to_uri(dsn.parse(admin)), timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(scope="session")
 def postgres_dsn(run_id: str) -> Iterator[str]:
     """A database of this run's own on the real PostgreSQL (`TEST_PG_DSN`), dropped afterwards.
@@ -68,16 +83,8 @@ def postgres_dsn(run_id: str) -> Iterator[str]:
     """
     admin = os.environ.get("TEST_PG_DSN", DEFAULT_PG)
     name = f"users_{run_id}"
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(dsn.to_uri(dsn.parse(admin)), timeout=5)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
     yield dsn.with_database(admin, name)
-    asyncio.run(drop())
+    asyncio.run(drop_database(admin, name))
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +94,17 @@ def rabbit_url() -> str:
         pytest.fail(
             "RabbitMQ does not answer on 127.0.0.1:5672: start it with `rabbitmq-server -detached`"
         )
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """Redis (`TEST_REDIS_URL`), where auth replicas share their failed-login counts."""
+    url = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS)
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 6379
+    if not answers(host, port):
+        pytest.fail(f"Redis does not answer on {host}:{port}: start it with `{START_REDIS}`")
     return url
 
 
@@ -122,6 +140,37 @@ def otlp_receiver() -> Iterator[OtlpReceiver]:
         yield receiver
     finally:
         receiver.stop()
+
+
+@pytest.fixture(scope="module")
+def local_system(
+    run_id: str,
+    postgres_dsn: str,
+    mongo_database: str,
+    rabbit_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., LocalSystem]]:
+    """Factory: `local_system("e2e", faults=..., env=...)` is the whole system under the
+    launcher with this run's data, not started yet; every one made stops after the module."""
+    made: list[LocalSystem] = []
+
+    def make(name: str, *, faults: bool = False, env: dict[str, str] | None = None) -> LocalSystem:
+        system = LocalSystem(
+            name=name,
+            run_id=run_id,
+            postgres_dsn=postgres_dsn,
+            mongo_database=mongo_database,
+            rabbit_url=rabbit_url,
+            work=tmp_path_factory.mktemp(f"{name}-system"),
+            faults=faults,
+            env=env,
+        )
+        made.append(system)
+        return system
+
+    yield make
+    for system in reversed(made):
+        system.stop()
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """`python -m launcher`: check PostgreSQL and RabbitMQ, start every service in readiness order,
-print where they are, and stop them all on Ctrl-C or SIGTERM."""
+print where they are, restart any that exits, and stop them all on Ctrl-C or SIGTERM."""
 
 import asyncio
 import os
@@ -7,9 +7,10 @@ import signal
 import sys
 import time
 
+from launcher import prometheus
 from launcher.plan import build_plan
-from launcher.probes import mail_server_answers, missing_servers, mongo_answers
-from launcher.runner import Console, Runner
+from launcher.probes import Address, mail_server_answers, missing_servers, mongo_answers
+from launcher.runner import Console, Restarts, Runner
 from launcher.settings import LauncherSettings
 
 # `uv run` forwards the terminal's Ctrl-C to us as well: a repeat this soon is the same one.
@@ -26,8 +27,19 @@ async def launch() -> int:
     start_catcher = not await mail_server_answers(settings.port("catcher_smtp", 1025))
     mongo_port = settings.port("mongo", 27017)
     start_mongo = not await mongo_answers(mongo_port)
-    plan = build_plan(settings, start_catcher=start_catcher, start_mongo=start_mongo)
+    program, notes = await _prometheus(settings)
+    rabbit_plugin = Address("127.0.0.1", 15692)
+    rabbitmq_metrics = str(rabbit_plugin) if program and await rabbit_plugin.answers(0.5) else None
+    plan = build_plan(
+        settings,
+        start_catcher=start_catcher,
+        start_mongo=start_mongo,
+        prometheus=program,
+        rabbitmq_metrics=rabbitmq_metrics,
+    )
     console = Console(s.name for s in plan.services)
+    for note in notes:
+        console.say(note)
     if start_mongo:
         console.say(
             f"no MongoDB answers on 127.0.0.1:{mongo_port} and MONGO_URL is unset: starting "
@@ -41,7 +53,14 @@ async def launch() -> int:
         )
     if not start_catcher:
         console.say("a mail server is set or answers: the mail catcher is not started")
-    runner = Runner(console, ready_timeout=settings.ready_timeout, stop_grace=settings.stop_grace)
+    runner = Runner(
+        console,
+        ready_timeout=settings.ready_timeout,
+        stop_grace=settings.stop_grace,
+        restarts=Restarts(
+            settings.restart_delay, settings.restart_max_delay, settings.restart_reset
+        ),
+    )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -77,20 +96,27 @@ async def launch() -> int:
             width = max(len(what) for what, _ in plan.addresses)
             for what, address in plan.addresses:
                 console.say(f"  {what.ljust(width)}  {address}")
-            console.say("Ctrl-C stops them all.")
-            exited = asyncio.create_task(runner.first_exit())
-            await asyncio.wait([exited, stopping], return_when=asyncio.FIRST_COMPLETED)
-            if exited.done():
-                name, returncode = exited.result()
-                console.say(f"{name} exited with code {returncode}: stopping the others")
-                code = 1
-            exited.cancel()
+            console.say("A service that exits is started again; Ctrl-C stops them all.")
+            await stopping
     finally:
         stopping.cancel()
         await asyncio.gather(starting, return_exceptions=True)
         await runner.stop_all()
         console.say("everything stopped")
     return code
+
+
+async def _prometheus(settings: LauncherSettings) -> tuple[str | None, list[str]]:
+    """Debian's Prometheus, if it is installed, wanted, and its port is free; and why not."""
+    if not settings.prometheus:
+        return None, []
+    program = prometheus.binary()
+    if program is None:
+        return None, [prometheus.INSTALL_HINT]
+    port = settings.port("prometheus", 9090)
+    if await Address("127.0.0.1", port).answers(0.5):
+        return None, [f"something answers on 127.0.0.1:{port}: not starting Prometheus there"]
+    return program, []
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from devkit.mongo import secantus_argv
 
+from launcher import prometheus
 from launcher.probes import DEFAULT_RABBIT_URL
 from launcher.settings import LauncherSettings
 
@@ -40,6 +41,8 @@ def build_plan(
     *,
     start_catcher: bool,
     start_mongo: bool = False,
+    prometheus: str | None = None,
+    rabbitmq_metrics: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Plan:
     """The services in dependency order, each told where its downstreams listen."""
@@ -58,6 +61,7 @@ def build_plan(
         "catcher_smtp": settings.port("catcher_smtp", 1025),
         "catcher_http": settings.port("catcher_http", 8025),
         "mongo": settings.port("mongo", 27017),
+        "prometheus": settings.port("prometheus", 9090),
     }
     url = {name: f"http://{local}:{port}" for name, port in ports.items()}
     services: list[Service] = []
@@ -145,6 +149,8 @@ def build_plan(
             ("broker",),
         ),
     ]
+    if prometheus is not None:
+        services.append(_prometheus(settings, prometheus, services, ports, local, rabbitmq_metrics))
     rabbit_host = urlsplit(env.get("RABBIT_URL") or DEFAULT_RABBIT_URL).hostname or "localhost"
     mail_ui = (
         f"http://localhost:{ports['catcher_http']}" if start_catcher else "http://localhost:8025"
@@ -155,7 +161,42 @@ def build_plan(
         ("RabbitMQ console", f"http://{_browser_host(rabbit_host)}:15672"),
         ("mail UI", mail_ui),
     ]
+    if prometheus is not None:
+        addresses.append(("Prometheus", f"http://localhost:{ports['prometheus']}"))
     return Plan(services, addresses)
+
+
+# The compose names, as the Prometheus of compose calls its jobs.
+_JOBS = {
+    "broker": "broker-service",
+    "auth": "authentication-service",
+    "front-end": "front-end",
+    "mail": "mailer-service",
+    "logger": "logger-service",
+    "listener": "listener-service",
+}
+
+
+def _prometheus(
+    settings: LauncherSettings,
+    program: str,
+    services: list[Service],
+    ports: dict[str, int],
+    local: str,
+    rabbitmq_metrics: str | None,
+) -> Service:
+    """Prometheus scraping every service of the plan; it needs none of them to start."""
+    folder = settings.data_dir / "prometheus"
+    folder.mkdir(parents=True, exist_ok=True)
+    targets = {_JOBS[s.name]: urlsplit(s.ready_url).netloc for s in services if s.name in _JOBS}
+    config_file = folder / "prometheus.yml"
+    config_file.write_text(prometheus.config(targets, rabbitmq_metrics))
+    listen = f"{local}:{ports['prometheus']}"
+    return Service(
+        "prometheus",
+        prometheus.argv(program, config_file, folder / "data", listen),
+        f"http://{listen}/-/ready",
+    )
 
 
 def _browser_host(host: str) -> str:

@@ -1,7 +1,8 @@
-"""Start processes in readiness order, print their output with a coloured name, stop them all.
+"""Start processes in readiness order, restart any that exits, print their output, stop them all.
 
-honcho's Printer formats the interleaved output (its Manager starts everything at once and
-knows nothing of readiness, so the ordering and the stopping are ours, on asyncio).
+honcho's Printer formats the interleaved output (its Manager starts everything at once, knows
+nothing of readiness and stops everything when one process ends, so the ordering, the
+supervision and the stopping are ours, on asyncio).
 """
 
 import asyncio
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import IO
 from urllib.parse import urlsplit
 
@@ -43,6 +45,9 @@ def _death_signal() -> Callable[[], None] | None:
 
 _DIE_WITH_LAUNCHER = _death_signal()
 
+# How a wait for readiness ended, when not with the service's last answer.
+READY, EXITED, STOPPING = "ready", "exited", "stopping"
+
 
 class StartFailed(Exception):
     """A service exited or did not become ready in time; the message says which and why."""
@@ -66,18 +71,59 @@ class Console:
         self.line("launcher", text)
 
 
+@dataclass
+class Running:
+    """A service's current process and the task awaiting its exit."""
+
+    service: Service
+    proc: asyncio.subprocess.Process
+    exited: asyncio.Task[int]
+    restarts: int = 0
+    # When it last became ready (monotonic seconds); None while it is not.
+    ready_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Restarts:
+    """compose's `restart: unless-stopped`: the first restart after `delay` seconds, each next one
+    after twice the last, at most `max_delay`; `delay` again once the service stayed ready for
+    `reset_after` seconds."""
+
+    delay: float = 0.5
+    max_delay: float = 30.0
+    reset_after: float = 10.0
+
+
 class Runner:
-    def __init__(self, console: Console, *, ready_timeout: float, stop_grace: float) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        ready_timeout: float,
+        stop_grace: float,
+        restarts: Restarts | None = None,
+    ) -> None:
         self.console = console
         self.ready_timeout = ready_timeout
         self.stop_grace = stop_grace
-        self.started: list[tuple[str, asyncio.subprocess.Process]] = []
+        self.restarts = restarts or Restarts()
+        # By name, in the order of first start (the stop goes the other way).
+        self.running: dict[str, Running] = {}
         self._pumps: list[asyncio.Task[None]] = []
-        self._exits: dict[str, asyncio.Task[int]] = {}
+        self._supervisors: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
         self._http = httpx.AsyncClient(timeout=1.0, trust_env=False)
 
+    @property
+    def started(self) -> list[tuple[str, asyncio.subprocess.Process]]:
+        """Each service's current process, in the order they first started."""
+        return [(name, running.proc) for name, running in self.running.items()]
+
     async def start_all(self, services: list[Service]) -> None:
-        """Start each service once all it needs is ready; raise `StartFailed` on a failure."""
+        """Start each service once all it needs is ready; raise `StartFailed` on a failure.
+
+        A service is supervised from the moment it is first ready.
+        """
         ready = {s.name: asyncio.Event() for s in services}
         for s in services:
             unknown = set(s.needs) - set(ready)
@@ -87,9 +133,20 @@ class Runner:
         async def bring_up(service: Service) -> None:
             for need in service.needs:
                 await ready[need].wait()
-            proc = await self._spawn(service)
-            await self._wait_ready(service, proc)
+            running = await self._spawn(service)
+            self.console.say(f"started {service.name} (pid {running.proc.pid})")
+            last = await self._until_ready(running, time.monotonic() + self.ready_timeout)
+            if last == EXITED:
+                code = running.proc.returncode
+                raise StartFailed(f"{service.name} exited with code {code} before it was ready")
+            if last != READY:
+                raise StartFailed(
+                    f"{service.name} was not ready within {self.ready_timeout:g} s "
+                    f"({service.ready_url}: {last})"
+                )
+            running.ready_at = time.monotonic()
             ready[service.name].set()
+            self._supervisors.append(asyncio.create_task(self._supervise(running)))
 
         try:
             async with asyncio.TaskGroup() as group:
@@ -98,7 +155,7 @@ class Runner:
         except* StartFailed as failures:
             raise failures.exceptions[0] from None
 
-    async def _spawn(self, service: Service) -> asyncio.subprocess.Process:
+    async def _spawn(self, service: Service, restarts: int = 0) -> Running:
         env = {**os.environ, "LOG_FORMAT": "text", "PYTHONUNBUFFERED": "1"}
         if "LOG_FORMAT" in os.environ:
             env["LOG_FORMAT"] = os.environ["LOG_FORMAT"]
@@ -114,11 +171,10 @@ class Runner:
             preexec_fn=_DIE_WITH_LAUNCHER,
             limit=1024 * 1024,
         )
-        self.started.append((service.name, proc))
+        running = Running(service, proc, asyncio.create_task(proc.wait()), restarts)
+        self.running[service.name] = running
         self._pumps.append(asyncio.create_task(self._pump(service.name, proc)))
-        self._exits[service.name] = asyncio.create_task(proc.wait())
-        self.console.say(f"started {service.name} (pid {proc.pid})")
-        return proc
+        return running
 
     async def _pump(self, name: str, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
@@ -132,37 +188,70 @@ class Runner:
                 return
             self.console.line(name, raw.decode(errors="replace").rstrip("\r\n"))
 
-    async def _wait_ready(self, service: Service, proc: asyncio.subprocess.Process) -> None:
-        began = time.monotonic()
-        deadline = began + self.ready_timeout
+    async def _until_ready(self, running: Running, deadline: float | None) -> str:
+        """`ready` once the service answers, `exited` if it ends first, or its last answer at
+        the deadline (None: no deadline, as after a restart; a stop ends the wait)."""
+        service, began = running.service, time.monotonic()
+        again = " again" if running.restarts else ""
         next_note = began + 10
-        while True:
-            if proc.returncode is not None:
-                raise StartFailed(
-                    f"{service.name} exited with code {proc.returncode} before it was ready"
-                )
+        while not self._stopping.is_set():
+            if running.exited.done():
+                return EXITED
             last = await self._probe(service.ready_url)
-            if last == "ready":
-                took = time.monotonic() - began
-                self.console.say(f"{service.name} is ready ({took:.1f} s)")
-                return
             now = time.monotonic()
-            if now >= deadline:
-                raise StartFailed(
-                    f"{service.name} was not ready within {self.ready_timeout:g} s "
-                    f"({service.ready_url}: {last})"
-                )
+            if last == READY:
+                self.console.say(f"{service.name} is ready{again} ({now - began:.1f} s)")
+                return READY
+            if deadline is not None and now >= deadline:
+                return last
             if now >= next_note:
                 self.console.say(f"still waiting for {service.name}: {last}")
                 next_note = now + 10
-            await asyncio.wait([self._exits[service.name]], timeout=0.2)
+            await asyncio.wait([running.exited], timeout=0.2)
+        return STOPPING
+
+    async def _supervise(self, running: Running) -> None:
+        """Restart the service whenever it exits, until the stop; `running` is ready now."""
+        name = running.service.name
+        delay = self.restarts.delay
+        while True:
+            stopping = asyncio.create_task(self._stopping.wait())
+            await asyncio.wait([running.exited, stopping], return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if self._stopping.is_set():
+                return
+            if running.ready_at is None:
+                lasted = "before it was ready"
+            else:
+                up = time.monotonic() - running.ready_at
+                lasted = f"after {up:.1f} s ready"
+                if up >= self.restarts.reset_after:
+                    delay = self.restarts.delay
+            status = _exit_status(running.exited.result())
+            restart = running.restarts + 1
+            self.console.say(f"{name} exited ({status}) {lasted}: restart {restart} in {delay:g} s")
+            # Whatever it left behind in its group.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(running.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            if self._stopping.is_set():
+                return
+            running = await self._spawn(running.service, restart)
+            self.console.say(
+                f"started {name} (pid {running.proc.pid}): restart {restart}, "
+                f"{delay:g} s after it exited ({status})"
+            )
+            delay = min(delay * 2, self.restarts.max_delay)
+            if await self._until_ready(running, None) == READY:
+                running.ready_at = time.monotonic()
 
     async def _probe(self, ready_url: str) -> str:
         """`ready`, or what the service answered instead."""
         if ready_url.startswith("tcp://"):
             parts = urlsplit(ready_url)
             address = Address(parts.hostname or "127.0.0.1", parts.port or 0)
-            return "ready" if await address.answers(0.5) else "not listening yet"
+            return READY if await address.answers(0.5) else "not listening yet"
         try:
             resp = await self._http.get(ready_url)
         except httpx.ConnectError:
@@ -170,18 +259,14 @@ class Runner:
         except httpx.HTTPError as exc:
             return f"{type(exc).__name__} {exc}".strip()
         if resp.status_code == 200:
-            return "ready"
+            return READY
         return f"{resp.status_code} {_message(resp)}"
 
-    async def first_exit(self) -> tuple[str, int]:
-        """Wait until any started process exits; its name and exit code."""
-        names = {task: name for name, task in self._exits.items()}
-        done, _ = await asyncio.wait(names, return_when=asyncio.FIRST_COMPLETED)
-        task = done.pop()
-        return names[task], task.result()
-
     async def stop_all(self) -> None:
-        """SIGTERM each process, newest first; SIGKILL any group still alive after the grace."""
+        """No more restarts; SIGTERM each process, newest first; SIGKILL any group still alive
+        after the grace."""
+        self._stopping.set()
+        await asyncio.gather(*self._supervisors, return_exceptions=True)
         for name, proc in reversed(self.started):
             await self._stop(name, proc)
         await asyncio.gather(*self._pumps, return_exceptions=True)
@@ -202,7 +287,8 @@ class Runner:
         await proc.wait()
 
     def kill_all(self) -> None:
-        """The impatient path (a second Ctrl-C): SIGKILL every group at once."""
+        """The impatient path (a second Ctrl-C): no more restarts, SIGKILL every group at once."""
+        self._stopping.set()
         for _, proc in self.started:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)

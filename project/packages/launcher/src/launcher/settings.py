@@ -25,12 +25,21 @@ class LauncherSettings(BaseSettings):
     catcher_smtp_port: int | None = None
     catcher_http_port: int | None = None
     mongo_port: int | None = None
+    prometheus_port: int | None = None
+    # Start Debian's Prometheus when it is installed (false: never).
+    prometheus: bool = True
     # The interface every service binds; loopback keeps a developer's copy off the network.
     host: str = "127.0.0.1"
     # Seconds a service may take to become ready.
     ready_timeout: float = 90.0
     # Seconds a service may take to stop after SIGTERM before it is killed.
     stop_grace: float = 15.0
+    # A service that exits is started again after `restart_delay` seconds, doubled for each
+    # exit in a row up to `restart_max_delay`; back to `restart_delay` once it stayed ready for
+    # `restart_reset` seconds (compose's `restart: unless-stopped`).
+    restart_delay: float = 0.5
+    restart_max_delay: float = 30.0
+    restart_reset: float = 10.0
     data_dir: Path = REPO_ROOT / "project" / ".data"
 
     def port(self, name: str, default: int) -> int:

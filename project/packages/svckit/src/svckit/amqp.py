@@ -8,7 +8,9 @@ import asyncio
 import json
 import logging
 import os
+import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +34,9 @@ LOGS_EXCHANGE = "logs_topic"
 LOG_ROUTING_KEYS = ("log.INFO", "log.WARNING", "log.ERROR")
 # Header naming why a message was dead-lettered by one of our services.
 REASON_HEADER = "x-death-reason"
+# When the broker published it, in epoch milliseconds: the AMQP timestamp has whole seconds,
+# too coarse for the listener's publish-to-stored lag, and an AMQP float is 32 bits.
+PUBLISHED_AT_HEADER = "x-published-at-ms"
 # Seconds between the robust connection's reconnect attempts after a lost connection.
 RECONNECT_INTERVAL = 1.0
 CONNECT_TIMEOUT = 5.0
@@ -104,16 +109,22 @@ async def publish_confirmed(
         ) from None
     except aiormq.exceptions.DeliveryError:
         raise DownstreamUnavailable("rabbitmq", "the broker refused the message (nack)") from None
+    except aiormq.exceptions.ChannelClosed as exc:
+        log.warning("publish to %s failed: %r", exchange.name, exc)
+        raise DownstreamUnavailable("rabbitmq", "the channel was closed") from None
     except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
         raise DownstreamUnavailable("rabbitmq", detail=repr(exc)) from None
 
 
 def json_message(body: dict[str, Any], message_id: str) -> aio_pika.Message:
+    now = time.time()
     return aio_pika.Message(
         json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(),
         content_type="application/json",
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         message_id=message_id,
+        timestamp=datetime.fromtimestamp(now, UTC),
+        headers={PUBLISHED_AT_HEADER: round(now * 1000)},
     )
 
 
