@@ -180,3 +180,64 @@ async def test_openapi_describes_both_routes_with_their_schemas(http: httpx.Asyn
     items = envelope["properties"]["data"]["anyOf"][0]["items"]
     assert items == {"$ref": "#/components/schemas/LogItem"}
     assert {p["name"] for p in spec["paths"]["/logs"]["get"]["parameters"]} == {"name", "limit"}
+
+
+async def test_post_logs_stores_a_batch_and_answers_each_entry_as_post_log_would(
+    http: httpx.AsyncClient, logs: Collection[dict[str, Any]]
+) -> None:
+    name, seen, again = unique("batch"), str(uuid.uuid4()), str(uuid.uuid4())
+    assert (await http.post("/log", json={"name": name, "data": "x", "event_id": seen})).is_success
+    batch = [
+        {"name": name, "data": "one", "event_id": again},
+        {"NAME": name, "Data": "two"},
+        {"name": name, "data": "seen before", "event_id": seen},
+        {"name": 7, "data": "a number for a name"},
+        "not an object",
+        {"name": name, "data": "same event twice in one batch", "event_id": again},
+    ]
+    r = await http.post("/logs", json=batch)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["message"] == "6 entries: 2 stored, 2 duplicate, 2 refused"
+    assert [(e["outcome"], e["status"]) for e in body["data"]] == [
+        ("stored", 202),
+        ("stored", 202),
+        ("duplicate", 202),
+        ("refused", 400),
+        ("refused", 400),
+        ("duplicate", 202),
+    ]
+    assert body["data"][3]["message"] == "name: Input should be a valid string"
+    assert body["data"][4]["message"] == "the entry must be a JSON object"
+    docs = sorted(logs.find({"name": name}), key=lambda d: d["data"])
+    assert [d["data"] for d in docs] == ["one", "two", "x"]
+    assert logs.count_documents({"event_id": again}) == 1
+
+
+async def test_post_logs_refuses_a_body_that_is_not_an_array_or_too_long(
+    http: httpx.AsyncClient,
+) -> None:
+    r = await http.post("/logs", json={"name": "a", "data": "b"})
+    assert (r.status_code, r.json()["message"]) == (400, "body: Input should be a valid list")
+    r = await http.post("/logs", json=[{"name": "a", "data": "b"}] * 1001)
+    assert r.status_code == 400
+    assert (await http.post("/logs", json=[])).json()["message"] == "0 entries"
+
+
+async def test_concurrent_writes_share_store_writes_and_each_caller_gets_its_own_answer(
+    http: httpx.AsyncClient, logs: Collection[dict[str, Any]]
+) -> None:
+    name, event = unique("group"), str(uuid.uuid4())
+    bodies = [{"name": name, "data": str(i)} for i in range(60)]
+    # The same event from ten callers at once: each hears 202, one document is stored.
+    bodies += [{"name": name, "data": "dup", "event_id": event}] * 10
+    answers = await asyncio.gather(*(http.post("/log", json=b) for b in bodies))
+    assert [a.status_code for a in answers] == [202] * 70
+    assert logs.count_documents({"name": name}) == 61
+    metrics = (await http.get("/metrics")).text
+    sizes = re.search(r'logger_store_batch_size_count\{service="logger-service"\} (\S+)', metrics)
+    total = re.search(r'logger_store_batch_size_sum\{service="logger-service"\} (\S+)', metrics)
+    assert sizes is not None
+    assert total is not None
+    # Fewer store writes than entries: writes that met one in flight went together.
+    assert float(sizes[1]) < float(total[1])

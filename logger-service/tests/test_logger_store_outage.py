@@ -152,6 +152,12 @@ async def test_an_outage_fails_every_door_fast_and_each_recovers_by_itself(
     assert time.monotonic() - started < DEADLINE
 
     started = time.monotonic()
+    batch = [{"name": unique("down"), "data": "d"}, {"name": 1, "data": "refused"}]
+    r = await http.post("/logs", json=batch)
+    assert (r.status_code, r.json()["message"]) == (503, UNAVAILABLE)
+    assert time.monotonic() - started < DEADLINE
+
+    started = time.monotonic()
     reply = await rpc_call(logger_via_proxy, unique("down"))
     assert reply["result"] is None
     assert reply["error"] == UNAVAILABLE

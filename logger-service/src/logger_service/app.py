@@ -28,6 +28,7 @@ def build_app(settings: LoggerSettings) -> FastAPI:
                 timeout=settings.mongo_timeout,
                 username=settings.mongo_username,
                 password=settings.mongo_password,
+                batch_max=settings.write_batch_max,
             )
             stack.push_async_callback(store.close)
             app.state.store = store

@@ -1,17 +1,21 @@
-"""The HTTP door: `POST /log` and `GET /logs`; routes only, storage lives in `store`."""
+"""The HTTP door: `POST /log`, `POST /logs` (a batch) and `GET /logs`; routes only, storage
+lives in `store`."""
 
+import time
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Link, StatusCode
+from pydantic import BaseModel, Field, ValidationError
 from svckit.envelope import Envelope, reply
-from svckit.errors import ServiceError
+from svckit.errors import ServiceError, describe_validation_errors
 from svckit.go_json import GoModel
 
 from logger_service.metrics import written
-from logger_service.store import UNAVAILABLE, LogEntry, LogStore, StoreUnavailable
+from logger_service.store import UNAVAILABLE, LogEntry, LogStore, StoreUnavailable, Written
 
 router = APIRouter(tags=["logs"])
 
@@ -25,6 +29,30 @@ class LogIn(GoModel):
         max_length=200,
         description="Makes the write idempotent: a repeat stores nothing and still answers 202.",
     )
+
+
+class BatchEntry(LogIn):
+    traceparent: str | None = Field(
+        default=None,
+        max_length=100,
+        description="W3C trace context of this entry's own trace (a queued event's, say): "
+        "the logger records the entry's outcome as a span in that trace",
+    )
+
+
+Outcome = Literal["stored", "duplicate", "refused", "unavailable"]
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+
+
+class EntryOutcome(BaseModel):
+    outcome: Outcome
+    status: int = Field(description="what `POST /log` would have answered for this entry alone")
+    message: str
+
+
+# Most entries in one `POST /logs`.
+BATCH_MAX = 1000
+TRACER = trace.get_tracer(__name__)
 
 
 class LogItem(BaseModel):
@@ -82,6 +110,80 @@ async def write_log(entry: LogIn, store: Store) -> JSONResponse:
         raise _unavailable(exc) from exc
     written("http", ok=True)
     return reply(202, "logged")
+
+
+def _parse(raw: Any) -> BatchEntry | EntryOutcome:
+    if not isinstance(raw, dict):
+        return EntryOutcome(
+            outcome="refused", status=400, message="the entry must be a JSON object"
+        )
+    try:
+        return BatchEntry.model_validate(raw)
+    except ValidationError as exc:
+        message = describe_validation_errors(exc.errors())
+        return EntryOutcome(outcome="refused", status=400, message=message)
+
+
+def _stored(written_: Written | StoreUnavailable) -> EntryOutcome:
+    if written_ is Written.STORED:
+        return EntryOutcome(outcome="stored", status=202, message="logged")
+    if written_ is Written.DUPLICATE:
+        return EntryOutcome(outcome="duplicate", status=202, message="logged before")
+    return EntryOutcome(outcome="unavailable", status=503, message=f"{UNAVAILABLE}: {written_}")
+
+
+def _trace_entries(entries: list[BatchEntry | EntryOutcome], outcomes: list[EntryOutcome]) -> None:
+    """A span per entry that names its own trace, linked to this request's: a batch of
+    queued events stays one trace per event."""
+    batch = Link(trace.get_current_span().get_span_context())
+    start = time.time_ns()
+    for entry, outcome in zip(entries, outcomes, strict=True):
+        if not isinstance(entry, BatchEntry) or entry.traceparent is None:
+            continue
+        parent = propagate.extract({"traceparent": entry.traceparent})
+        span = TRACER.start_span(
+            "log entry",
+            context=parent,
+            links=[batch],
+            start_time=start,
+            attributes={"logger.outcome": outcome.outcome, "logger.entry.name": entry.name},
+        )
+        if outcome.status >= 400:
+            span.set_status(StatusCode.ERROR, outcome.message)
+        span.end()
+
+
+@router.post(
+    "/logs",
+    response_model=Envelope[list[EntryOutcome]],
+    responses={
+        400: {"model": Envelope, "description": f"not a JSON array, or over {BATCH_MAX} entries"},
+        413: {"model": Envelope, "description": "body over 1 MiB"},
+        503: {"model": Envelope, "description": "nothing stored: the log store does not answer"},
+    },
+)
+async def write_logs(
+    store: Store, raw: Annotated[list[Any], Body(max_length=BATCH_MAX)]
+) -> JSONResponse:
+    """Store a batch of entries, each as `POST /log` would; answers 200 with each entry's
+    outcome in order (stored, duplicate, refused or unavailable), or 503 when the store
+    took none of them."""
+    entries = [_parse(item) for item in raw]
+    valid = [e for e in entries if isinstance(e, BatchEntry)]
+    results = iter(
+        await store.write_many((e.name, e.data, e.event_id) for e in valid) if valid else []
+    )
+    outcomes = [e if isinstance(e, EntryOutcome) else _stored(next(results)) for e in entries]
+    for outcome in outcomes:
+        if outcome.outcome != "refused":
+            written("http", ok=outcome.status == 202)
+    _trace_entries(entries, outcomes)
+    if valid and not any(o.status == 202 for o in outcomes):
+        failed = next(o for o in outcomes if o.outcome == "unavailable")
+        raise ServiceError(503, failed.message)
+    counts = [f"{n} {kind}" for kind in OUTCOMES if (n := sum(o.outcome == kind for o in outcomes))]
+    message = ": ".join([f"{len(outcomes)} entries", ", ".join(counts)][: 1 + bool(counts)])
+    return reply(200, message, [o.model_dump() for o in outcomes])
 
 
 @router.get("/logs", response_model=Envelope[list[LogItem]], responses=ERRORS)

@@ -1,6 +1,6 @@
 """The logger's settings, read once from the environment (names as in the contract)."""
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from svckit.settings import ServiceSettings
 
 
@@ -17,6 +17,8 @@ class LoggerSettings(ServiceSettings):
     mongo_database: str = "logs"
     # Deadline of every store call (server selection included), so an outage answers quickly.
     mongo_timeout: float = 2.0
+    # Most entries per store write; writes arriving while one is in flight join the next.
+    write_batch_max: int = Field(default=128, ge=1)
     # How often the gRPC health status is refreshed from a store ping.
     health_interval: float = 1.0
 
