@@ -6,7 +6,9 @@ Every name is prefixed with the run id, so runs never share a queue; all are del
 import asyncio
 import itertools
 import json
+import re
 import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -260,6 +262,53 @@ async def test_events_wait_while_the_logger_is_down_and_are_all_stored_when_it_i
     docs = await wait_stored(logs, name, 40, 30)
     assert_each_once(docs, ids)
     assert await dead_letters(channel, names.dead_queue) == []
+
+
+async def test_a_backlog_goes_in_batches_each_message_meeting_its_own_fate(
+    publisher: Publisher,
+    logs: AsyncCollection[Doc],
+    listener: ServiceProcess,
+    admin: tuple[AbstractRobustConnection, AbstractChannel],
+    names: RabbitNames,
+    run_id: str,
+) -> None:
+    _, channel = admin
+    name = f"backlog-{run_id}"
+    listener.stop()
+    ids = await publish_many(publisher, name, 30)
+    refused = await publisher.publish("log.ERROR", {"name": 5, "data": "a number for a name"})
+    ids += await publish_many(publisher, name, 30)
+    # The same event again, as a publisher retrying after a lost confirm would send it.
+    exchange = await channel.get_exchange(names.exchange)
+    body = json.dumps({"name": name, "data": "event 0"}).encode()
+    await exchange.publish(aio_pika.Message(body, message_id=ids[0]), "log.INFO")
+    listener.start()
+
+    docs = await wait_stored(logs, name, 60, 30)
+    assert_each_once(docs, ids)
+    [letter] = await await_for(
+        lambda: dead_letters(channel, names.dead_queue), 10, interval=0.1, what="the dead letter"
+    )
+    assert letter.message_id == refused
+    assert str(letter.headers[REASON_HEADER]).startswith("the logger refused it: 400 name:")
+    await await_for(lambda: _drained(channel, names.queue), 10, what="the queue drained")
+    metrics = await asyncio.to_thread(_metrics, listener.url)
+    forwards = re.search(r"listener_forward_batch_size_count\{[^}]*\} (\S+)", metrics)
+    entries = re.search(r"listener_forward_batch_size_sum\{[^}]*\} (\S+)", metrics)
+    assert forwards is not None
+    assert entries is not None
+    # The backlog went in fewer forwards than messages: deliveries waiting went together.
+    assert float(forwards[1]) < float(entries[1]) / 2
+
+
+async def _drained(channel: AbstractChannel, queue: str) -> bool:
+    return await depth(channel, queue) == 0
+
+
+def _metrics(url: str) -> str:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
+        text: str = response.read().decode()
+        return text
 
 
 async def test_listener_killed_mid_stream_loses_nothing_and_stores_nothing_twice(

@@ -1,5 +1,9 @@
 """The queue consumer: each event forwarded to the logger, acknowledged only once it is stored.
 
+Deliveries waiting while a forward is in flight go together in the next (`POST /logs`, at
+most `BATCH_MAX`; a lone one goes at once by `POST /log`, no timer); each message still meets
+its own fate by its own entry's answer.
+
 Fate of a message (the README says the same):
 - the logger answered 202 → ack;
 - the body is not a JSON object, or the logger answered 4xx → dead-letter at once;
@@ -34,12 +38,14 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
+from opentelemetry import propagate
 from svckit import amqp
 from svckit.backoff import retry_forever
+from svckit.batching import GroupCommit
 from svckit.errors import ServiceError
 
 from listener_service import metrics
-from listener_service.logger_client import LoggerClient, Verdict
+from listener_service.logger_client import Answer, LoggerClient, Verdict
 from listener_service.settings import ListenerSettings
 
 log = logging.getLogger(__name__)
@@ -113,6 +119,9 @@ class Listener:
         self._stopping = asyncio.Event()
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._logger_down = False
+        self._forward: GroupCommit[dict[str, Any], Answer] = GroupCommit(
+            self._forward_batch, settings.batch_max
+        )
 
     async def start(self) -> None:
         """Returns at once; RabbitMQ is waited for with back-off in the background."""
@@ -179,9 +188,14 @@ class Listener:
         except Poison as exc:
             await self._dead_letter(message, str(exc), failures)
             return
+        # The logger records each entry in its own event's trace, even when a batch carries it.
+        context: dict[str, str] = {}
+        propagate.inject(context)
+        if "traceparent" in context:
+            entry["traceparent"] = context["traceparent"]
         delay = s.retry_delay
         while True:
-            answer = await self.logger.write(entry)
+            answer = await self._forward.submit(entry)
             if answer.verdict is Verdict.STORED:
                 metrics.stored(message)
                 if self._logger_down:
@@ -221,6 +235,10 @@ class Listener:
                 return
             await self._try_again_later(message, failures)
             return
+
+    async def _forward_batch(self, entries: list[dict[str, Any]]) -> list[Answer]:
+        metrics.forwarded(len(entries))
+        return await self.logger.write_batch(entries)
 
     async def _pause(self, seconds: float) -> bool:
         """Sleep, cut short by shutdown; True when shutting down."""

@@ -1,7 +1,10 @@
-"""The logger's `POST /log`, with each answer sorted by what the listener must do about it."""
+"""The logger's `POST /log` and `POST /logs` (a batch), with each entry's answer sorted by what
+the listener must do about it."""
 
+import asyncio
 import enum
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +38,22 @@ class Answer:
     detail: str = ""
 
 
+def _sorted(status: int, message: str) -> Answer:
+    """What one entry's status (from `POST /log`, or an entry of `POST /logs`) means here."""
+    if status == 202:
+        return Answer(Verdict.STORED)
+    detail = f"{status} {message}"
+    if 400 <= status < 500:
+        return Answer(Verdict.REFUSED, detail)
+    if status in UNAVAILABLE_STATUSES:
+        return Answer(Verdict.UNAVAILABLE, detail)
+    return Answer(Verdict.FAILED, detail)
+
+
+# Each entry's answer; or, when none came, what happened instead.
+Exchange = list[Answer] | str
+
+
 def _message(text: str) -> str:
     """The envelope's message when the logger sent one, else the start of the body."""
     try:
@@ -62,43 +81,75 @@ class LoggerClient:
         )
 
     async def write(self, entry: dict[str, Any]) -> Answer:
-        answer = await self._post(entry)
-        if isinstance(answer, Answer):
-            return answer
-        # No answer. The entry is at fault only if the logger answers others and this entry
-        # goes unanswered a second time: the first try may have met a logger just resuming, or
-        # a connection it had dropped.
-        if await self._answers_ping():
-            answer = await self._post(entry)
-            if isinstance(answer, Answer):
-                return answer
-            if await self._answers_ping():
-                return Answer(Verdict.FAILED, answer)
-        return Answer(Verdict.UNAVAILABLE, f"{answer}, nor to /ping")
+        """`POST /log` of one entry."""
+        [answer] = await self._exchange(lambda: self._post(entry), 1)
+        return answer
 
-    async def _post(self, entry: dict[str, Any]) -> Answer | str:
+    async def write_batch(self, entries: list[dict[str, Any]]) -> list[Answer]:
+        """Each entry's answer, in order: one `POST /logs` for them all (a lone entry goes by
+        `POST /log`, as ever); if the logger refuses the batch as a whole, each goes alone."""
+        if len(entries) == 1:
+            return [await self.write(entries[0])]
+        return await self._exchange(lambda: self._post_batch(entries), len(entries))
+
+    async def _exchange(self, post: Callable[[], Awaitable[Exchange]], n: int) -> list[Answer]:
+        answer = await post()
+        if isinstance(answer, str):
+            # No answer. The entries are at fault only if the logger answers others and they go
+            # unanswered a second time: the first try may have met a logger just resuming, or
+            # a connection it had dropped.
+            if not await self._answers_ping():
+                return [Answer(Verdict.UNAVAILABLE, f"{answer}, nor to /ping")] * n
+            answer = await post()
+            if isinstance(answer, str):
+                if await self._answers_ping():
+                    return [Answer(Verdict.FAILED, answer)] * n
+                return [Answer(Verdict.UNAVAILABLE, f"{answer}, nor to /ping")] * n
+        return answer
+
+    async def _post(self, entry: dict[str, Any]) -> Exchange:
         """The logger's answer, sorted; or, when none came, what happened instead."""
+        answer = await self._send("/log", entry)
+        if isinstance(answer, tuple):
+            status, text = answer
+            return [_sorted(status, _message(text))]
+        return answer
+
+    async def _post_batch(self, entries: list[dict[str, Any]]) -> Exchange:
+        answer = await self._send("/logs", entries)
+        if not isinstance(answer, tuple):
+            return answer
+        status, text = answer
+        if status == 200:
+            outcomes = _outcomes(text, len(entries))
+            if outcomes is not None:
+                return outcomes
+            return [Answer(Verdict.FAILED, f"200 {text[:200]}")] * len(entries)
+        if 400 <= status < 500:
+            # Refused as a whole (too large, say, or a logger without `POST /logs`): each
+            # entry goes alone, so only its own answer decides its fate.
+            return await self._one_by_one(entries)
+        return [_sorted(status, _message(text))] * len(entries)
+
+    async def _one_by_one(self, entries: list[dict[str, Any]]) -> list[Answer]:
+        return list(await asyncio.gather(*(self.write(entry) for entry in entries)))
+
+    async def _send(self, path: str, body: Any) -> tuple[int, str] | list[Answer] | str:
+        """The status and text of the logger's answer; a sorted answer for every entry when
+        the logger cannot be reached; or, when no answer came, what happened instead."""
         try:
-            async with self._http.post(f"{self.base_url}/log", json=entry) as response:
-                status = response.status
-                text = await response.text(errors="replace")
+            async with self._http.post(f"{self.base_url}{path}", json=body) as response:
+                return response.status, await response.text(errors="replace")
         except aiohttp.ClientConnectorError as exc:
-            return Answer(Verdict.UNAVAILABLE, f"{self.base_url}: {exc.strerror or exc}")
+            away = Answer(Verdict.UNAVAILABLE, f"{self.base_url}: {exc.strerror or exc}")
         except aiohttp.ConnectionTimeoutError:
             late = f"{self.base_url}: no connection within {CONNECT_TIMEOUT:g} s"
-            return Answer(Verdict.UNAVAILABLE, late)
+            away = Answer(Verdict.UNAVAILABLE, late)
         except TimeoutError:
             return f"no answer within {self.timeout:g} s"
         except aiohttp.ClientError as exc:
             return str(exc) or type(exc).__name__
-        if status == 202:
-            return Answer(Verdict.STORED)
-        detail = f"{status} {_message(text)}"
-        if 400 <= status < 500:
-            return Answer(Verdict.REFUSED, detail)
-        if status in UNAVAILABLE_STATUSES:
-            return Answer(Verdict.UNAVAILABLE, detail)
-        return Answer(Verdict.FAILED, detail)
+        return [away] * (len(body) if isinstance(body, list) else 1)
 
     async def _answers_ping(self) -> bool:
         try:
@@ -111,3 +162,19 @@ class LoggerClient:
 
     async def close(self) -> None:
         await self._http.close()
+
+
+def _outcomes(text: str, n: int) -> list[Answer] | None:
+    """Each entry's answer from a `POST /logs` 200, or None if the body is not one."""
+    try:
+        data = json.loads(text).get("data")
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    if not isinstance(data, list) or len(data) != n:
+        return None
+    answers = []
+    for outcome in data:
+        if not isinstance(outcome, dict) or not isinstance(outcome.get("status"), int):
+            return None
+        answers.append(_sorted(outcome["status"], str(outcome.get("message", ""))))
+    return answers

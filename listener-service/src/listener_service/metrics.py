@@ -18,6 +18,12 @@ REDELIVERED = Counter(
 DEAD_LETTERED = Counter(
     "listener_messages_dead_lettered", "Messages sent to the dead-letter queue", ["service"]
 )
+FORWARDED = Histogram(
+    "listener_forward_batch_size",
+    "Entries per forward to the logger: the deliveries that waited while one was in flight",
+    ["service"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000),
+)
 LAG = Histogram(
     "listener_publish_to_stored_seconds",
     "Time from the broker's publish to the logger's answer that the entry is stored",
@@ -44,3 +50,7 @@ def stored(message: AbstractIncomingMessage) -> None:
 
 def dead_lettered() -> None:
     DEAD_LETTERED.labels(service()).inc()
+
+
+def forwarded(entries: int) -> None:
+    FORWARDED.labels(service()).observe(entries)

@@ -15,8 +15,11 @@ class ListenerSettings(ServiceSettings):
     dead_queue: str = "logs.dead"
     # Deliveries a message gets while the logger answers 5xx or times out, before dead-lettering.
     max_deliveries: int = Field(default=5, ge=1)
-    # Unacknowledged messages in flight at once (and so concurrent POSTs to the logger).
-    prefetch: int = Field(default=32, ge=1)
+    # Most entries per forward to the logger (`POST /logs`); deliveries that arrive while a
+    # forward is in flight go together in the next.
+    batch_max: int = Field(default=100, ge=1, le=1000)
+    # Unacknowledged messages at once: a batch in flight and the next one gathering.
+    prefetch: int = Field(default=200, ge=1)
     # Deadline of one POST /log, in seconds.
     logger_timeout: float = Field(default=5.0, gt=0)
     # First back-off after a failed forward, doubled per retry up to retry_max_delay (seconds).

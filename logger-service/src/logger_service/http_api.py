@@ -69,7 +69,8 @@ ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-def _store(request: Request) -> LogStore:
+async def _store(request: Request) -> LogStore:
+    # Async, so FastAPI calls it in the loop rather than hopping to a worker thread per request.
     store: LogStore = request.app.state.store
     return store
 
