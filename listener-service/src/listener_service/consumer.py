@@ -120,7 +120,7 @@ class Listener:
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._logger_down = False
         self._forward: GroupCommit[dict[str, Any], Answer] = GroupCommit(
-            self._forward_batch, settings.batch_max
+            self._forward_batch, settings.batch_max, settings.forwards_in_flight
         )
 
     async def start(self) -> None:

@@ -18,6 +18,8 @@ class ListenerSettings(ServiceSettings):
     # Most entries per forward to the logger (`POST /logs`); deliveries that arrive while a
     # forward is in flight go together in the next.
     batch_max: int = Field(default=100, ge=1, le=1000)
+    # Forwards in flight at once: the next is sent while the logger stores the last.
+    forwards_in_flight: int = Field(default=2, ge=1)
     # Unacknowledged messages at once: a batch in flight and the next one gathering.
     prefetch: int = Field(default=200, ge=1)
     # Deadline of one POST /log, in seconds.

@@ -127,3 +127,21 @@ async def test_submit_many_gives_timeouts_to_the_items_not_committed_in_time() -
     assert await group.submit(8) == "ok 8"
     # The timed-out items of the queue never went: only the first batch had left.
     assert store.batches == [[2, 4], [8]]
+
+
+async def test_with_two_in_flight_a_second_commit_starts_while_the_first_is_held() -> None:
+    store = Store(held=True)
+    group = GroupCommit(store.commit, max_batch=10, max_in_flight=2)
+    first = asyncio.create_task(group.submit(0))
+    second = asyncio.create_task(group.submit(2))
+    await until(lambda: len(store.batches) == 2)
+    third = [asyncio.create_task(group.submit(i)) for i in (4, 6)]
+    await until(lambda: group.waiting == 2)
+    store.release(3)
+    assert [await first, await second, *await asyncio.gather(*third)] == [
+        "ok 0",
+        "ok 2",
+        "ok 4",
+        "ok 6",
+    ]
+    assert store.batches == [[0], [2], [4, 6]]

@@ -1,8 +1,9 @@
 """Group commit: callers that arrive while a commit is in flight share the next one.
 
-One commit is in flight at a time. A caller who finds none in flight starts one at once with
-its own item, so a lone caller waits for nothing (no timer, no linger); callers arriving
-meanwhile queue up and leave together in the next commit, at most `max_batch` items each.
+At most `max_in_flight` commits are in flight (one by default). A caller who finds room
+starts one at once with its own item, so a lone caller waits for nothing (no timer, no
+linger); callers arriving while there is none queue up and leave together in the next
+commit, at most `max_batch` items each.
 The commit answers one outcome per item, a result or an exception for that item alone; a
 commit that raises fails every item of its batch. Each caller waits for its own outcome only,
 within its own deadline; a caller cancelled (or out of time) before its batch leaves is left
@@ -33,13 +34,14 @@ class _Waiter(Generic[T, R]):
 
 
 class GroupCommit(Generic[T, R]):
-    def __init__(self, commit: Commit[T, R], max_batch: int) -> None:
-        if max_batch < 1:
-            raise ValueError("max_batch must be at least 1")
+    def __init__(self, commit: Commit[T, R], max_batch: int, max_in_flight: int = 1) -> None:
+        if max_batch < 1 or max_in_flight < 1:
+            raise ValueError("max_batch and max_in_flight must be at least 1")
         self._commit = commit
         self.max_batch = max_batch
+        self.max_in_flight = max_in_flight
         self._waiting: collections.deque[_Waiter[T, R]] = collections.deque()
-        self._flushing: asyncio.Task[None] | None = None
+        self._flushing: set[asyncio.Task[None]] = set()
 
     @property
     def waiting(self) -> int:
@@ -78,16 +80,16 @@ class GroupCommit(Generic[T, R]):
         return waiter
 
     def _kick(self) -> None:
-        """Start the next commit unless one is in flight (it starts the next when done)."""
-        if self._flushing is not None:
-            return
-        batch: list[_Waiter[T, R]] = []
-        while self._waiting and len(batch) < self.max_batch:
-            waiter = self._waiting.popleft()
-            if not waiter.future.done():
-                batch.append(waiter)
-        if batch:
-            self._flushing = asyncio.create_task(self._flush(batch), context=batch[0].context)
+        """Start commits while there is room (each one in flight starts the next when done)."""
+        while self._waiting and len(self._flushing) < self.max_in_flight:
+            batch: list[_Waiter[T, R]] = []
+            while self._waiting and len(batch) < self.max_batch:
+                waiter = self._waiting.popleft()
+                if not waiter.future.done():
+                    batch.append(waiter)
+            if batch:
+                task = asyncio.create_task(self._flush(batch), context=batch[0].context)
+                self._flushing.add(task)
 
     async def _flush(self, batch: list[_Waiter[T, R]]) -> None:
         try:
@@ -109,5 +111,7 @@ class GroupCommit(Generic[T, R]):
                 else:
                     waiter.future.set_result(outcome)
         finally:
-            self._flushing = None
+            task = asyncio.current_task()
+            if task is not None:
+                self._flushing.discard(task)
             self._kick()
