@@ -29,6 +29,7 @@ def build_app(settings: LoggerSettings) -> FastAPI:
                 username=settings.mongo_username,
                 password=settings.mongo_password,
                 batch_max=settings.write_batch_max,
+                writes_in_flight=settings.writes_in_flight,
             )
             stack.push_async_callback(store.close)
             app.state.store = store

@@ -19,6 +19,8 @@ class LoggerSettings(ServiceSettings):
     mongo_timeout: float = 2.0
     # Most entries per store write; writes arriving while one is in flight join the next.
     write_batch_max: int = Field(default=128, ge=1)
+    # Store writes in flight at once; more wait and go together in the next.
+    writes_in_flight: int = Field(default=1, ge=1)
     # How often the gRPC health status is refreshed from a store ping.
     health_interval: float = 1.0
 

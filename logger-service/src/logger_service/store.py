@@ -131,6 +131,7 @@ class LogStore:
         username: str | None = None,
         password: str | None = None,
         batch_max: int = 128,
+        writes_in_flight: int = 1,
     ) -> None:
         self.timeout = timeout
         # A caller's own wait outlasts its write's deadline a little, so the store's answer
@@ -154,7 +155,9 @@ class LogStore:
         self._indexed = False
         self._indexing: asyncio.Future[None] | None = None
         # Writes from every door that arrive while one is in flight go together in the next.
-        self._group: GroupCommit[_Write, Written] = GroupCommit(self._insert, batch_max)
+        self._group: GroupCommit[_Write, Written] = GroupCommit(
+            self._insert, batch_max, writes_in_flight
+        )
 
     async def prepare(self) -> None:
         """Create the indexes (idempotent); raises StoreUnavailable while MongoDB is away."""
