@@ -98,3 +98,25 @@ async def test_the_grpc_door_continues_the_trace(
         reply = await stub.WriteLog(request, timeout=10, metadata=[("traceparent", traceparent)])
     assert reply.result == "logged!"
     await asyncio.to_thread(continued, otlp_receiver, trace_id, parent, "/logs.LogService/WriteLog")
+
+
+async def test_each_entry_of_a_batch_is_a_span_in_its_own_trace(
+    traced_logger: ServiceProcess, otlp_receiver: OtlpReceiver
+) -> None:
+    callers = [caller() for _ in range(3)]
+    batch = [
+        {"name": "traced", "data": "batch 0", "traceparent": callers[0][2]},
+        {"name": "traced", "data": "batch 1", "traceparent": callers[1][2]},
+        {"name": 1, "data": "refused", "traceparent": callers[2][2]},
+    ]
+    async with httpx.AsyncClient(base_url=traced_logger.url) as client:
+        resp = await client.post("/logs", json=batch)
+    assert resp.status_code == 200, resp.text
+    for (trace_id, parent, _), outcome in zip(
+        callers, ["stored", "stored", "refused"], strict=True
+    ):
+        trace = await asyncio.to_thread(otlp_receiver.wait_for_trace, trace_id, {"logger-service"})
+        [entry] = trace.named("logger-service")
+        assert entry == "log entry"
+        [span] = trace.spans
+        assert (span.parent_id, span.attributes["logger.outcome"]) == (parent, outcome)

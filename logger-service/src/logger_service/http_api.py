@@ -135,21 +135,25 @@ def _stored(written_: Written | StoreUnavailable) -> EntryOutcome:
     return EntryOutcome(outcome="unavailable", status=503, message=f"{UNAVAILABLE}: {written_}")
 
 
-def _trace_entries(entries: list[BatchEntry | EntryOutcome], outcomes: list[EntryOutcome]) -> None:
-    """A span per entry that names its own trace, linked to this request's: a batch of
-    queued events stays one trace per event."""
+def _trace_entries(raw: list[Any], outcomes: list[EntryOutcome]) -> None:
+    """A span per entry that names its own trace (refused ones too), linked to this
+    request's: a batch of queued events stays one trace per event."""
     batch = Link(trace.get_current_span().get_span_context())
     start = time.time_ns()
-    for entry, outcome in zip(entries, outcomes, strict=True):
-        if not isinstance(entry, BatchEntry) or entry.traceparent is None:
+    for item, outcome in zip(raw, outcomes, strict=True):
+        traceparent = item.get("traceparent") if isinstance(item, dict) else None
+        if not isinstance(traceparent, str):
             continue
-        parent = propagate.extract({"traceparent": entry.traceparent})
+        name = item.get("name")
         span = TRACER.start_span(
             "log entry",
-            context=parent,
+            context=propagate.extract({"traceparent": traceparent}),
             links=[batch],
             start_time=start,
-            attributes={"logger.outcome": outcome.outcome, "logger.entry.name": entry.name},
+            attributes={
+                "logger.outcome": outcome.outcome,
+                "logger.entry.name": name if isinstance(name, str) else "",
+            },
         )
         if outcome.status >= 400:
             span.set_status(StatusCode.ERROR, outcome.message)
@@ -180,7 +184,7 @@ async def write_logs(
     for outcome in outcomes:
         if outcome.outcome != "refused":
             written("http", ok=outcome.status == 202)
-    _trace_entries(entries, outcomes)
+    _trace_entries(raw, outcomes)
     if valid and not any(o.status == 202 for o in outcomes):
         failed = next(o for o in outcomes if o.outcome == "unavailable")
         raise ServiceError(503, failed.message)
