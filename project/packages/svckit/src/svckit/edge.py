@@ -33,6 +33,8 @@ _TRACE_HEADER = TRACE_HEADER.lower().encode()
 # `svckit.app` leaves them out) nor logged at INFO (they would drown the requests).
 QUIET_PATHS = frozenset({"/ping", "/ready", "/metrics"})
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+# A metric's method label: any other is `_OTHER`, so a caller cannot mint series.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _JSON = (b"content-type", b"application/json")
 
 
@@ -128,7 +130,7 @@ class Edge:
             seconds = time.perf_counter() - started
             # The route's template once the router matched one; never the raw path (unbounded).
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self._log(method, route, status, seconds, quiet)
+            self._log(method if method in _METHODS else "_OTHER", route, status, seconds, quiet)
 
     @staticmethod
     def _log(method: str, route: str, status: int, seconds: float, quiet: bool) -> None:
