@@ -1,5 +1,7 @@
 """The HTML part, inlined once at start: the same bytes as inlining every message would give."""
 
+from email.message import Message
+
 import css_inline
 import pytest
 from hypothesis import given, settings
@@ -44,6 +46,13 @@ def test_the_message_is_escaped_inside_the_inlined_paragraph() -> None:
     ) in html
 
 
+def html_of(mail: Message) -> str:
+    *_, html = mail.walk()  # the message, its text part, its HTML part
+    payload = html.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode()
+
+
 class CountingInliner:
     """The real inliner, counting its calls."""
 
@@ -67,5 +76,5 @@ def test_the_css_is_inlined_once_not_per_message() -> None:
 
     assert after_five == 0
     assert counting.calls == 1
-    html_parts = [mail.get_payload()[1].get_payload(decode=True).decode() for mail in mails]
+    html_parts = [html_of(mail) for mail in mails]
     assert html_parts == [COMPOSER.inline_per_message("s", f"m{n}") for n in range(5)]
