@@ -1,12 +1,13 @@
 """The HTML part, inlined once at start: the same bytes as inlining every message would give."""
 
+from email import message_from_bytes
 from email.message import Message
 
 import css_inline
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mail_service.composer import Composer
+from mail_service.composer import Composer, flatten
 
 COMPOSER = Composer("mail.example.com", "Jane Sender")
 # Texts the HTML parser reads as they are, and the ones it rewrites (CR, NUL): both must match.
@@ -70,7 +71,10 @@ def test_the_css_is_inlined_once_not_per_message() -> None:
     counting = CountingInliner(composer._inliner)
     composer._inliner = counting  # type: ignore[assignment]
 
-    mails = [composer.compose("me@example.com", "you@there.com", "s", f"m{n}") for n in range(5)]
+    mails = [
+        message_from_bytes(composer.compose("me@example.com", "you@there.com", "s", f"m{n}"))
+        for n in range(5)
+    ]
     after_five = counting.calls
     composer.compose("me@example.com", "you@there.com", "s", "a CR\r the parser rewrites")
 
@@ -78,3 +82,41 @@ def test_the_css_is_inlined_once_not_per_message() -> None:
     assert counting.calls == 1
     html_parts = [html_of(mail) for mail in mails]
     assert html_parts == [COMPOSER.inline_per_message("s", f"m{n}") for n in range(5)]
+
+
+ADDRESS = st.emails().filter(lambda a: len(a) < 200)
+ONE_LINE = TEXT.filter(lambda s: "\r" not in s and "\n" not in s)
+
+
+@settings(max_examples=200)
+@given(
+    name=ONE_LINE,
+    sender=ADDRESS,
+    to=ADDRESS,
+    subject=ONE_LINE,
+    message=TEXT.filter(str.isprintable) | TEXT,
+)
+def test_the_mail_is_byte_for_byte_what_the_email_package_builds(
+    name: str, sender: str, to: str, subject: str, message: str
+) -> None:
+    composer = Composer("mail.example.com", name)
+    stamp = composer.stamp()
+
+    built = composer.compose(sender, to, subject, message, stamp)
+
+    assert built == flatten(composer.compose_message(sender, to, subject, message, stamp))
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["Hello", "From here on\nFrom me\n>From you", "x" * 300, "é" * 100 + "\r\n.\n", ""],
+)
+def test_long_lines_from_lines_and_non_ascii_match_the_email_package(message: str) -> None:
+    stamp = COMPOSER.stamp()
+    subject = "Grüße " * 20  # folded over several lines, RFC 2047-encoded
+
+    built = COMPOSER.compose("me@example.com", "you@there.com", subject, message, stamp)
+
+    reference = COMPOSER.compose_message("me@example.com", "you@there.com", subject, message, stamp)
+    assert built == flatten(reference)
+    assert message_from_bytes(built).get_content_type() == "multipart/alternative"

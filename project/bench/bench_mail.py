@@ -69,7 +69,7 @@ class KeptOpen:
     async def send(self) -> None:
         client = await self._idle.get()
         try:
-            await client.send_message(BUILT)
+            await client.sendmail(SEND["from"], [SEND["to"]], BUILT)
         finally:
             self._idle.put_nowait(client)
 
@@ -134,7 +134,13 @@ async def main(quick: bool) -> list[benchkit.Result]:
 
         async def one_shot() -> None:
             await aiosmtplib.send(
-                BUILT, hostname="127.0.0.1", port=smtp_port, start_tls=False, timeout=10
+                BUILT,
+                sender=SEND["from"],
+                recipients=[SEND["to"]],
+                hostname="127.0.0.1",
+                port=smtp_port,
+                start_tls=False,
+                timeout=10,
             )
 
         connector = aiohttp.TCPConnector(limit=max(CONCURRENCY))

@@ -24,13 +24,13 @@ import logging
 import select
 import ssl
 import time
-from email.message import Message
 from typing import Literal
 
 from aiosmtplib import (
     SMTP,
     SMTPConnectError,
     SMTPException,
+    SMTPNotSupported,
     SMTPRecipientsRefused,
     SMTPResponse,
     SMTPResponseException,
@@ -65,6 +65,18 @@ def _reason(exc: ServiceError) -> str:
 
 # Seconds a QUIT may take: closing must not wait on a slow server.
 QUIT_TIMEOUT = 1.0
+
+
+def _mail_options(client: SMTP, sender: str, recipient: str) -> list[str]:
+    """The MAIL options aiosmtplib's `send_message` would give (the mail is flattened already)."""
+    options = []
+    if not (sender + recipient).isascii():
+        if not client.supports_extension("smtputf8"):
+            raise SMTPNotSupported("an address is not ASCII and the server has no SMTPUTF8")
+        options.append("SMTPUTF8")
+    if client.supports_extension("8bitmime"):
+        options.append("BODY=8BITMIME")
+    return options
 
 
 class Connection(SMTP):
@@ -169,8 +181,8 @@ class MailServer:
             return client, True
         return await self._open(), False
 
-    async def send(self, message: Message, sender: str, recipient: str) -> None:
-        """Hand `message` to the server; raises `ServiceError` (502/504) when it is not taken.
+    async def send(self, message: bytes, sender: str, recipient: str) -> None:
+        """Hand `message` (a flat mail) to the server; `ServiceError` (502/504) if not taken.
 
         Traced (a CLIENT span; no instrumentation package knows SMTP), counted and timed.
         """
@@ -185,7 +197,7 @@ class MailServer:
                 FAILURES.labels(service(), _reason(exc)).inc()
                 raise
 
-    async def _send(self, message: Message, sender: str, recipient: str) -> None:
+    async def _send(self, message: bytes, sender: str, recipient: str) -> None:
         try:
             async with asyncio.timeout(self._connect_timeout):
                 await self._slots.acquire()
@@ -233,10 +245,14 @@ class MailServer:
         finally:
             self._slots.release()
 
-    async def _deliver(self, client: Connection, message: Message, sender: str, to: str) -> None:
+    async def _deliver(self, client: Connection, message: bytes, sender: str, to: str) -> None:
         client.content_started = False
-        await client.send_message(
-            message, sender=sender, recipients=[to], timeout=self._send_timeout
+        await client.sendmail(
+            sender,
+            [to],
+            message,
+            mail_options=_mail_options(client, sender, to),
+            timeout=self._send_timeout,
         )
         client.sent += 1
 
