@@ -47,6 +47,6 @@ async def send(
 ) -> JSONResponse:
     """Send one `multipart/alternative` mail; 202 `sent to <to>` once the server took it."""
     sender = body.sender or settings.from_address
-    message = composer.compose(sender, body.to, body.subject, body.message)
-    await mail_server.send(message, sender, body.to)
+    mail = composer.compose(sender, body.to, body.subject, body.message)
+    await mail_server.send(mail, sender, body.to)
     return reply(202, f"sent to {body.to}")
