@@ -27,3 +27,12 @@ def test_defaults_are_the_originals_with_our_local_host() -> None:
     assert (settings.port, settings.mail_host, settings.mail_port) == (8083, "127.0.0.1", 1025)
     assert (settings.from_name, settings.from_address) == ("John Smith", "john.smith@example.com")
     assert (settings.mail_connect_timeout, settings.mail_send_timeout) == (10.0, 10.0)
+
+
+def test_connections_are_pooled_unless_asked_per_message() -> None:
+    settings = MailSettings()
+
+    assert (settings.mail_connection, settings.mail_connections) == ("pooled", 4)
+    assert MailSettings(mail_connection="per-message").mail_connection == "per-message"
+    with pytest.raises(ValidationError, match="mail_connection"):
+        MailSettings(mail_connection="reuse")

@@ -1,7 +1,8 @@
 """The broker's overhead: what it costs on top of the server stack and of each logger door.
 
 - `POST /` of the broker against a bare FastAPI hello-world served the same way (svckit's
-  uvicorn settings, one process each): goal ≥ 0.9.
+  uvicorn settings, one process each): goal ≥ 0.9; and the same without the access line
+  (`LOG_LEVEL=ERROR`), which is most of what the broker adds.
 - Each logging route end to end (`/log-rpc`, `/log-grpc`, `/log-http`) against the direct call
   to the logger door it uses, made from this process with the same client the broker uses
   (goal: RPC and gRPC ≥ 0.8, HTTP ≥ 0.5).
@@ -171,21 +172,26 @@ async def main(quick: bool) -> list[benchkit.Result]:
         )
         services.append(logger)
         logger.start(timeout=60)
-        broker = ServiceProcess(
-            "broker_service",
-            {
-                "LOGGER_URL": logger.url,
-                "LOGGER_RPC_ADDR": rpc_addr,
-                "LOGGER_GRPC_ADDR": grpc_addr,
-                "LOGGER_RPC_CODEC": RPC_CODEC,
-                "LOG_LEVEL": "ERROR",  # auth, mail and RabbitMQ are not needed here
-            },
-            log_dir=scratch,
-            name="broker",
-            ready_path="/ping",  # never ready: its other downstreams are not started
-        )
-        services.append(broker)
-        broker.start(timeout=60)
+        brokers = {}
+        # As deployed (an access line a request), and without the access line: what the
+        # line costs is most of the difference from the hello-world.
+        for name, level in (("broker", "INFO"), ("broker-quiet", "ERROR")):
+            brokers[name] = ServiceProcess(
+                "broker_service",
+                {
+                    "LOGGER_URL": logger.url,
+                    "LOGGER_RPC_ADDR": rpc_addr,
+                    "LOGGER_GRPC_ADDR": grpc_addr,
+                    "LOGGER_RPC_CODEC": RPC_CODEC,
+                    "LOG_LEVEL": level,
+                },
+                log_dir=scratch,
+                name=name,
+                ready_path="/ping",  # never ready: auth, mail and RabbitMQ are not started
+            )
+            services.append(brokers[name])
+            brokers[name].start(timeout=60)
+        broker = brokers["broker"]
 
         connector = aiohttp.TCPConnector(limit=CONCURRENCY)
         async with aiohttp.ClientSession(connector=connector) as session:
@@ -200,6 +206,20 @@ async def main(quick: bool) -> list[benchkit.Result]:
             )
             results.append(
                 benchkit.Result("broker POST / (vs hello-world)", hit, "req/s", hello, 0.9)
+            )
+            quiet = await rate(
+                "broker POST /, no access line",
+                post_call(session, brokers["broker-quiet"].url + "/", {}),
+                CONCURRENCY,
+                seconds,
+            )
+            results.append(
+                benchkit.Result(
+                    "broker POST / without the access line (vs hello-world)",
+                    quiet,
+                    "req/s",
+                    hello,
+                )
             )
 
             pool = RpcPool(rpc_addr, size=4, timeout=10, codec=RPC_CODEC)

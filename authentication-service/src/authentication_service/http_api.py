@@ -47,7 +47,8 @@ class Parts:
     activity: ActivityLog
 
 
-def _parts(request: Request) -> Parts:
+# `async`: FastAPI would run a plain `def` dependency in its thread pool, a hop per request.
+async def _parts(request: Request) -> Parts:
     found: Parts = request.app.state.parts
     return found
 

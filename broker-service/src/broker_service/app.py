@@ -4,9 +4,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware import Middleware
 from fastapi.middleware.cors import CORSMiddleware
 from svckit.app import create_app
-from svckit.http_telemetry import TRACE_HEADER
+from svckit.edge import TRACE_HEADER
 
 from broker_service.clients import open_clients
 from broker_service.http_api import router
@@ -22,14 +23,9 @@ def build_app(settings: BrokerSettings | None = None) -> FastAPI:
             app.state.clients = clients
             yield
 
-    app = create_app(
-        "broker-service",
-        description="The gateway: auth, mail and the logger over HTTP, JSON-RPC, gRPC, RabbitMQ.",
-        lifespan=lifespan,
-    )
     # As the original's cors.Options, with exact origins (a setting) instead of any http(s)
     # page, and no credentials: nothing here uses cookies.
-    app.add_middleware(
+    cors = Middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
@@ -38,6 +34,12 @@ def build_app(settings: BrokerSettings | None = None) -> FastAPI:
         expose_headers=["Link", TRACE_HEADER],
         allow_credentials=False,
         max_age=300,
+    )
+    app = create_app(
+        "broker-service",
+        description="The gateway: auth, mail and the logger over HTTP, JSON-RPC, gRPC, RabbitMQ.",
+        lifespan=lifespan,
+        middleware=[cors],
     )
     app.include_router(router)
     return app

@@ -27,7 +27,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(responses=_ERRORS)
 
 
-def _clients(request: Request) -> Clients:
+# `async`: FastAPI would run a plain `def` dependency in its thread pool, a hop per request.
+async def _clients(request: Request) -> Clients:
     clients: Clients = request.app.state.clients
     return clients
 

@@ -2,8 +2,9 @@
 
 - `settings`: the original's settings (`MAIL_HOST`, `MAIL_ENCRYPTION`, `FROM_NAME`, ...).
 - `models`: the `/send` request, validated (addresses, no line breaks in header values).
-- `composer`: the two Jinja2 templates and the `multipart/alternative` message.
-- `smtp_client`: reused SMTP connections with connect and send deadlines; errors as 502/504.
+- `composer`: the two Jinja2 templates (the HTML one inlined once) and the MIME message.
+- `smtp_client`: a small pool of SMTP connections (or one per message), every step within a
+  deadline; errors as 502/504.
 - `http_api`: the route (`POST /send`).
 - `app`: the FastAPI app and the lifespan that opens the SMTP client.
 """

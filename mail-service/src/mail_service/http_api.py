@@ -14,17 +14,18 @@ from mail_service.smtp_client import MailServer
 router = APIRouter(tags=["mail"])
 
 
-def _settings(request: Request) -> MailSettings:
+# `async`: FastAPI would run a plain `def` dependency in its thread pool, a hop per request.
+async def _settings(request: Request) -> MailSettings:
     settings: MailSettings = request.app.state.settings
     return settings
 
 
-def _composer(request: Request) -> Composer:
+async def _composer(request: Request) -> Composer:
     composer: Composer = request.app.state.composer
     return composer
 
 
-def _mail_server(request: Request) -> MailServer:
+async def _mail_server(request: Request) -> MailServer:
     server: MailServer = request.app.state.mail_server
     return server
 
@@ -47,6 +48,6 @@ async def send(
 ) -> JSONResponse:
     """Send one `multipart/alternative` mail; 202 `sent to <to>` once the server took it."""
     sender = body.sender or settings.from_address
-    message = composer.compose(sender, body.to, body.subject, body.message)
-    await mail_server.send(message, sender, body.to)
+    mail = composer.compose(sender, body.to, body.subject, body.message)
+    await mail_server.send(mail, sender, body.to)
     return reply(202, f"sent to {body.to}")

@@ -8,6 +8,7 @@ from svckit.fields import Email
 from svckit.settings import ServiceSettings
 
 Encryption = Literal["none", "tls", "ssl"]
+Connection = Literal["pooled", "per-message"]
 
 
 class MailSettings(ServiceSettings):
@@ -27,8 +28,16 @@ class MailSettings(ServiceSettings):
     mail_send_timeout: float = Field(10.0, gt=0)
     # A PEM file of CA certificates to trust (a private CA); unset: the system's trust store.
     mail_ca_file: Path | None = None
-    # SMTP connections kept open and reused; also the most messages in flight at once.
+    # The most SMTP connections at once (so the most messages in flight); `pooled` keeps them
+    # open and reuses them, `per-message` opens one per message and says QUIT (the original).
     mail_connections: int = Field(4, ge=1, le=64)
+    mail_connection: Connection = "pooled"
+    # A pooled connection idle this long is closed (servers drop idle sessions: Postfix after
+    # 300 s); one idle more than `mail_check_after` answers NOOP before it carries a message.
+    mail_idle_timeout: float = Field(30.0, gt=0)
+    mail_check_after: float = Field(2.0, ge=0)
+    # Messages one connection carries before it says QUIT (servers cap it: Exim at 1000).
+    mail_messages_per_connection: int = Field(100, ge=1)
 
     @field_validator("mail_domain", "from_name")
     @classmethod

@@ -89,6 +89,6 @@ async def test_an_unexpected_error_is_one_500_and_logged_once(
             r = await client.get(f"{base_url}/boom")
     assert (r.status_code, r.json()) == (500, {"error": True, "message": "internal error"})
     tracebacks = [rec for rec in caplog.records if rec.exc_info]
-    assert [rec.name for rec in tracebacks] == ["svckit.errors"]
+    assert [rec.name for rec in tracebacks] == ["svckit.edge"]
     assert "GET /boom" in tracebacks[0].getMessage()
     assert "secret internals" not in r.text

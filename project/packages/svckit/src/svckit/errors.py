@@ -14,7 +14,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from svckit.envelope import reply
 
@@ -107,36 +106,6 @@ def _allowed_methods(request: Request) -> str:
         if isinstance(route, Route) and route.methods and route.path_regex.match(request.url.path):
             methods |= route.methods
     return ", ".join(sorted(methods))
-
-
-class CatchUnexpected:
-    """Pure ASGI: an exception no handler took becomes a 500 envelope, logged once, here.
-
-    Not an `Exception` handler: Starlette re-raises after calling one, and uvicorn then logs
-    the same exception a second time, outside the request's context.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception:
-            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
-            if not started:
-                response = reply(500, "internal error")
-                await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

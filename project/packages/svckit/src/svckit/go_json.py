@@ -2,8 +2,8 @@
 
 - Whatever the Content-Type says, the body is JSON: `curl -d '{...}'` sends
   `application/x-www-form-urlencoded`, and the original's `json.Decoder` never looked.
-  FastAPI parses a body model only for JSON content types, so `JsonWhateverContentType`
-  presents every body as JSON before FastAPI reads it.
+  FastAPI parses a body model only for JSON content types, so `svckit.edge` presents every
+  body as JSON before FastAPI reads it.
 - Keys match field names case-insensitively (`{"Action":"log","Log":{"Name":..}}` is the
   same request as the lower-case one); of several keys for one field the last wins, as each
   one Go decodes overwrites the field. `GoModel` applies that rule to a pydantic model and
@@ -17,23 +17,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-_JSON = (b"content-type", b"application/json")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
-
-
-class JsonWhateverContentType:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in _WITH_BODY:
-            # In place: the outer layers read what the router adds to this scope (its route).
-            headers = [h for h in scope["headers"] if h[0] != b"content-type"]
-            scope["headers"] = [*headers, _JSON]
-        await self.app(scope, receive, send)
 
 
 def fold(key: str) -> str:
