@@ -357,11 +357,13 @@ async def test_sigterm_finishes_in_flight_events_then_exits_cleanly(
 class SickLogger:
     """A real HTTP server standing in for an ill logger: answers each POST /log in turn with
     the next of `statuses` (the last one forever; HANG: no answer at all), recording when and
-    which event came. Its `/ping` always answers: the process itself is fine."""
+    which event came. Its `/ping` always answers: the process itself is fine. Like the
+    original Go logger it has no `POST /logs`: it answers 404, counted in `batches`."""
 
     url: str
     statuses: list[int]
     calls: list[tuple[float, str]]
+    batches: int = 0
 
 
 @pytest.fixture(scope="module")
@@ -379,8 +381,13 @@ async def sick_logger() -> AsyncIterator[SickLogger]:
     async def ping(_: web.Request) -> web.Response:
         return web.Response(text=".")
 
+    async def no_batches(_: web.Request) -> web.Response:
+        sick.batches += 1
+        return web.json_response({"error": True, "message": "404 page not found"}, status=404)
+
     app = web.Application()
     app.router.add_post("/log", answer)
+    app.router.add_post("/logs", no_batches)
     app.router.add_get("/ping", ping)
     runner = web.AppRunner(app, handler_cancellation=True)
     await runner.setup()
@@ -478,6 +485,38 @@ async def test_a_logger_that_cannot_take_an_event_yet_spends_none_of_its_tries(
     # More refusals than MAX_DELIVERIES=3 (or a miss that looks like one), yet no try was spent.
     assert [c[1] for c in sick_logger.calls] == [event] * len(answers)
     assert f"forwarding {event} failed" not in svc.output()
+    assert await depth(channel, sick.queue) == 0
+    assert await dead_letters(channel, sick.dead_queue) == []
+
+
+async def test_a_logger_without_post_logs_gets_every_event_one_by_one_after_one_try(
+    sick_logger: SickLogger,
+    sick_listener: tuple[ServiceProcess, Publisher, RabbitNames],
+    admin: tuple[AbstractRobustConnection, AbstractChannel],
+) -> None:
+    """The original Go logger has only `POST /log`: a burst still arrives whole, and the
+    listener stops asking for batches after the first 404s."""
+    svc, pub, sick = sick_listener
+    _, channel = admin
+    sick_logger.calls.clear()
+    sick_logger.statuses[:] = [202]
+    sick_logger.batches = 0
+    events: set[str] = set()
+
+    async def all_taken() -> bool:
+        return {c[1] for c in sick_logger.calls} >= events
+
+    for wave in range(3):
+        # Bursts one after another: each would start batches of its own.
+        events.update(
+            await asyncio.gather(
+                *(pub.publish("log.INFO", {"name": "burst", "data": str(i)}) for i in range(30))
+            )
+        )
+        await await_for(all_taken, 20, interval=0.1, what=f"wave {wave} at POST /log")
+    # At most one refused batch per forward in flight (FORWARDS_IN_FLIGHT, 2) before it knew.
+    assert 1 <= sick_logger.batches <= 2
+    assert "has no POST /logs" in svc.output()
     assert await depth(channel, sick.queue) == 0
     assert await dead_letters(channel, sick.dead_queue) == []
 

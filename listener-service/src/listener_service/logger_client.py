@@ -4,11 +4,15 @@ the listener must do about it."""
 import asyncio
 import enum
 import json
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+
+log = logging.getLogger(__name__)
 
 
 class Verdict(enum.Enum):
@@ -27,6 +31,10 @@ class Verdict(enum.Enum):
 CONNECT_TIMEOUT = 2.0
 # Deadline of the `/ping` that tells a failed entry from a logger that is away.
 PING_TIMEOUT = 1.0
+
+# A logger that has no `POST /logs` (the original Go one answers 404 or 405) is sent entries
+# one by one for this long before a batch is tried again (it may have been replaced by ours).
+NO_BATCHES_FOR = 60.0
 
 # "Try later" answers: a gateway without its logger, or a logger without its store.
 UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
@@ -74,6 +82,8 @@ class LoggerClient:
     def __init__(self, base_url: str, *, timeout: float, max_connections: int) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        # Until when batches go one entry at a time (a logger without `POST /logs`).
+        self._no_batches_until = 0.0
         self._http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=max_connections),
             timeout=aiohttp.ClientTimeout(total=timeout, connect=CONNECT_TIMEOUT),
@@ -90,6 +100,8 @@ class LoggerClient:
         `POST /log`, as ever); if the logger refuses the batch as a whole, each goes alone."""
         if len(entries) == 1:
             return [await self.write(entries[0])]
+        if time.monotonic() < self._no_batches_until:
+            return await self._one_by_one(entries)
         return await self._exchange(lambda: self._post_batch(entries), len(entries))
 
     async def _exchange(self, post: Callable[[], Awaitable[Exchange]], n: int) -> list[Answer]:
@@ -125,6 +137,10 @@ class LoggerClient:
             if outcomes is not None:
                 return outcomes
             return [Answer(Verdict.FAILED, f"200 {text[:200]}")] * len(entries)
+        if status in (404, 405):
+            if not self._no_batches_until:
+                log.info("the logger has no POST /logs (an original?): entries go one by one")
+            self._no_batches_until = time.monotonic() + NO_BATCHES_FOR
         if 400 <= status < 500:
             # Refused as a whole (too large, say, or a logger without `POST /logs`): each
             # entry goes alone, so only its own answer decides its fate.
