@@ -18,6 +18,11 @@ import pytest
         (b'{"action": "auth"}', "auth: Field required"),
         (b'{"action": "auth", "auth": {"email": "nobody", "password": "x"}}', "auth.email: not an"),
         (b'{"action": "mail", "mail": {"to": "a@b.c"}}', "mail.subject: Field required"),
+        (
+            b'{"action": "mail", "mail": {"to": "a@b.c", "subject": "Hi\\nBcc: x@y.z",'
+            b' "message": "m"}}',
+            "mail.subject: must not contain a line break",
+        ),
         (b'{"action": "log", "log": {"name": 5, "data": "x"}}', "log.name: Input should be"),
         (b'{"action": "log", "log": "event"}', "log: Input should be"),
         (b'{"action": "shout"}', "unknown action"),

@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
-from svckit.fields import Email, EmailOrEmpty
+from svckit.fields import Email, EmailOrEmpty, OneLine
 from svckit.go_json import GoModel, go_fields
 
 Level = Literal["INFO", "WARNING", "ERROR"]
@@ -43,7 +43,8 @@ class MailPayload(GoModel):
         default="", alias="from", description="empty: the mailer's FROM_ADDRESS"
     )
     to: Email
-    subject: str
+    # A header line at the mailer: refused here, as the mailer would refuse it.
+    subject: OneLine
     message: str
 
 
