@@ -111,16 +111,15 @@ class Edge:
                 # not sent the body and will not: refuse at once. Any other is sending it.
                 if not expects_continue:
                     await drain(receive, 0)
-                status = 413
-                await refuse(send, self.max_body)
+                await refuse(send_wrapper, self.max_body)
             else:
                 await self.app(scope, app_receive, send_wrapper)
         except BodyTooLarge:
             if not response_started:
                 if not body_done:
                     await drain(receive, body_seen)
-                status = 413
-                await refuse(send, self.max_body)
+                    body_done = True
+                await refuse(send_wrapper, self.max_body)
         except Exception as exc:
             log.exception("unhandled error in %s %s", method, scope["path"])
             span.record_exception(exc)
