@@ -3,7 +3,7 @@
 The whole system runs as `make -C project run` starts it (the launcher, `devkit.system`), on a
 database, a MongoDB database and RabbitMQ names of the run's own. Each service's RSS is read
 once it is ready and idle, then again after a closed loop of calls through the broker on every
-path (`POST /`, the three log doors and RabbitMQ, a login, a mail) and a quiet second. No goal:
+path (`POST /`, the three log doors and RabbitMQ, a login, a mail). No goal:
 the figures are for sizing containers (the k8s manifests' requests and limits).
 
     uv run --frozen python project/bench/bench_memory.py     # BENCH_QUICK=1: the smoke run
@@ -110,7 +110,6 @@ async def main(quick: bool) -> list[benchkit.Result]:
             f"load through every path: {done.requests} calls, {done.errors} errors, "
             f"{done.rate:,.0f} calls/s"
         )
-        await asyncio.sleep(1)  # let in-flight work (the listener's queue) settle before reading
         loaded = snapshot(system)
     finally:
         await asyncio.to_thread(system.stop)
