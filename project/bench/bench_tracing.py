@@ -12,61 +12,25 @@ import contextlib
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import benchkit
-import grpc
-from bench_logger import start_secantus
-from broker_service.rpc_client import RpcPool, log_info
+from bench_logger import doors, start_secantus
 from devkit.net import free_port
 from devkit.otlp import OtlpReceiver, tracing_env
 from devkit.process import ServiceProcess
-from logs_proto import logs_pb2, logs_pb2_grpc
 
 GOAL = 0.85
 CONCURRENCY = 32
-DATA = "x" * 64
 
 
 async def door_rates(svc: ServiceProcess, seconds: float, label: str) -> dict[str, float]:
-    """Each door's write rate at CONCURRENCY in flight."""
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
-    rpc_addr = f"127.0.0.1:{svc.env['RPC_PORT']}"
-    gob_rpc = RpcPool(rpc_addr, size=1, timeout=10, codec="gob")
-    json_rpc = RpcPool(rpc_addr, size=1, timeout=10, codec="jsonrpc")
-    async with (
-        aiohttp.ClientSession(base_url=svc.url, connector=connector) as http,
-        grpc.aio.insecure_channel(f"127.0.0.1:{svc.env['GRPC_PORT']}") as channel,
-    ):
-        stub = logs_pb2_grpc.LogServiceStub(channel)
-        request = logs_pb2.LogRequest(logEntry=logs_pb2.Log(name="grpc", data=DATA))
-
-        async def via_http() -> None:
-            async with http.post("/log", json={"name": "http", "data": DATA}) as r:
-                if r.status != 202:
-                    raise RuntimeError(f"HTTP {r.status}")
-                await r.read()
-
-        async def via_grpc() -> None:
-            await stub.WriteLog(request, timeout=10)
-
-        doors: dict[str, Callable[[], Awaitable[Any]]] = {
-            "HTTP POST /log": via_http,
-            "RPC LogInfo (gob)": lambda: log_info(gob_rpc, "gob", DATA),
-            "RPC LogInfo (jsonrpc)": lambda: log_info(json_rpc, "jsonrpc", DATA),
-            "gRPC WriteLog": via_grpc,
-        }
-        rates = {}
-        try:
-            for door, call in doors.items():
-                benchkit.progress(f"tracing: {door}, {label}, {CONCURRENCY} in flight")
-                rates[door] = (await benchkit.closed_loop(call, CONCURRENCY, seconds)).rate
-        finally:
-            await gob_rpc.close()
-            await json_rpc.close()
+    """Each door's write rate at CONCURRENCY in flight (the doors of the logger's own bench)."""
+    rates = {}
+    async with doors(svc) as calls:
+        for door, call in calls.items():
+            benchkit.progress(f"tracing: {door}, {label}, {CONCURRENCY} in flight")
+            rates[door] = (await benchkit.closed_loop(call, CONCURRENCY, seconds)).rate
     return rates
 
 
