@@ -15,7 +15,6 @@ both loggers: grouping must not cost a lone writer more than 0.2 ms at p50.
 import asyncio
 import contextlib
 import shutil
-import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -26,10 +25,10 @@ import aiohttp
 import benchkit
 import grpc
 from broker_service.rpc_client import RpcPool, log_info
-from devkit.mongo import secantus_argv
-from devkit.net import answers, free_port
+from devkit.mongo import SecantusProcess
+from devkit.net import free_port
 from devkit.process import ServiceProcess
-from devkit.wait import await_for, wait_for
+from devkit.wait import await_for
 from logs_proto import logs_pb2, logs_pb2_grpc
 from pymongo import AsyncMongoClient
 
@@ -39,17 +38,6 @@ CONCURRENCY = 32
 LONE_SLACK_MS = 0.2
 DATABASE = "bench_logs"
 DATA = "x" * 64
-
-
-def start_secantus(data: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        secantus_argv("127.0.0.1", port, data),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for(lambda: answers("127.0.0.1", port), 60, what="SecantusDB")
-    return proc, f"mongodb://127.0.0.1:{port}/?directConnection=true"
 
 
 async def measure(
@@ -155,7 +143,8 @@ async def raw_floor(url: str, database: str, seconds: float) -> benchkit.Load:
 async def main(quick: bool) -> list[benchkit.Result]:
     seconds = 0.8 if quick else 10.0
     scratch = Path(tempfile.mkdtemp(prefix="bench-logger-"))
-    mongo, url = start_secantus(scratch / "mongo")
+    mongo = SecantusProcess(scratch / "mongo").start(60)
+    url = mongo.url
     grouped = logger_process(url, DATABASE, scratch)
     single = logger_process(url, f"{DATABASE}_single", scratch, WRITE_BATCH_MAX="1")
     results: list[benchkit.Result] = []
@@ -199,11 +188,7 @@ async def main(quick: bool) -> list[benchkit.Result]:
         for svc in (grouped, single):
             with contextlib.suppress(AssertionError):
                 svc.stop()
-        mongo.terminate()
-        try:
-            mongo.wait(15)
-        except subprocess.TimeoutExpired:
-            mongo.kill()
+        mongo.stop()
         shutil.rmtree(scratch, ignore_errors=True)
     return results
 

@@ -10,13 +10,12 @@ at least 0.85 of its rate without tracing, at 32 in flight.
 import asyncio
 import contextlib
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import benchkit
-from bench_logger import doors, start_secantus
-from devkit.net import free_port
+from bench_logger import doors, logger_process
+from devkit.mongo import SecantusProcess
 from devkit.otlp import OtlpReceiver, tracing_env
 from devkit.process import ServiceProcess
 
@@ -34,32 +33,18 @@ async def door_rates(svc: ServiceProcess, seconds: float, label: str) -> dict[st
     return rates
 
 
-def logger(url: str, scratch: Path, name: str, extra: dict[str, str]) -> ServiceProcess:
-    return ServiceProcess(
-        "logger_service",
-        {
-            "MONGO_URL": url,
-            "MONGO_DATABASE": "bench_tracing",
-            "RPC_PORT": str(free_port()),
-            "GRPC_PORT": str(free_port()),
-            "LOG_LEVEL": "WARNING",
-            **extra,
-        },
-        log_dir=scratch,
-        name=name,
-    )
-
-
 async def main(quick: bool) -> list[benchkit.Result]:
     seconds = 0.8 if quick else 8.0
     scratch = Path(tempfile.mkdtemp(prefix="bench-tracing-"))
-    mongo, url = start_secantus(scratch / "mongo")
+    mongo = SecantusProcess(scratch / "mongo").start(60)
     receiver = OtlpReceiver().start()
     results: list[benchkit.Result] = []
     try:
         rates = {}
         for label, extra in (("tracing off", {}), ("every span exported", tracing_env(receiver))):
-            svc = logger(url, scratch, label.replace(" ", "-"), extra)
+            svc = logger_process(
+                mongo.url, f"bench_tracing_{label.replace(' ', '_')}", scratch, **extra
+            )
             try:
                 await asyncio.to_thread(svc.start, True, 60)
                 rates[label] = await door_rates(svc, seconds, label)
@@ -80,11 +65,7 @@ async def main(quick: bool) -> list[benchkit.Result]:
             )
     finally:
         receiver.stop()
-        mongo.terminate()
-        try:
-            mongo.wait(15)
-        except subprocess.TimeoutExpired:
-            mongo.kill()
+        mongo.stop()
         shutil.rmtree(scratch, ignore_errors=True)
     return results
 
