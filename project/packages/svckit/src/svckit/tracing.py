@@ -73,11 +73,8 @@ def configure_tracing(service: str, instrumentors: Iterable[Instrumentor] = ()) 
     exporter = _exporter()
     # Without an exporter there is nobody to record for; ids still flow (ALWAYS_OFF). With one,
     # our own sampler unless OTEL_TRACES_SAMPLER names another (None: the SDK reads it).
-    sampler: Sampler | None
-    if _env("OTEL_TRACES_SAMPLER"):
-        sampler = None
-    else:
-        sampler = ALWAYS_ON if exporter else ALWAYS_OFF
+    own: Sampler = ALWAYS_ON if exporter else ALWAYS_OFF
+    sampler = None if _env("OTEL_TRACES_SAMPLER") else own
     provider = TracerProvider(
         resource=Resource.create({SERVICE_NAME: _env("OTEL_SERVICE_NAME") or service}),
         sampler=sampler,
