@@ -35,8 +35,9 @@ SERVICES = {
     "listener-service": ("listener_service", "build_listener"),
 }
 # In compose these publish nothing: the proxy publishes the broker's 8080 and balances its
-# replicas; the listener's port serves only its probes and /metrics.
-UNPUBLISHED = {"broker-service", "listener-service"}
+# replicas; the listener's port serves only its probes and /metrics; only the broker calls auth
+# (published, a host client would arrive from the gateway and could claim any address).
+UNPUBLISHED = {"broker-service", "listener-service", "authentication-service"}
 # Compose only: on Kubernetes the Service balances the broker, and the cluster brings its own
 # Prometheus, Grafana and trace store.
 COMPOSE_ONLY = {"proxy", "jaeger", "prometheus", "grafana"}
@@ -209,6 +210,65 @@ def test_the_proxy_is_the_broker_replicas_one_door() -> None:
     assert address in ipaddress.ip_network(pool["subnet"])
     assert address not in ipaddress.ip_network(pool["ip_range"])
     assert proxy["environment"]["PROXY_PORT"] == "8080"
+
+
+def networks_of(svc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """network -> its settings for a compose service (`default` when none are named)."""
+    named = svc.get("networks") or {"default": {}}
+    return {net: (how or {}) for net, how in named.items()}
+
+
+def test_auth_believes_x_forwarded_for_from_the_broker_replicas_alone() -> None:
+    compose = load_compose()
+    services = compose["services"]
+    auth = services["authentication-service"]
+    trusted = ipaddress.ip_network(auth["environment"]["FORWARDED_ALLOW_IPS"])
+    # Auth lives on one network, so whoever reaches it arrives from an address there.
+    (network,) = networks_of(auth)
+    (pool,) = compose["networks"][network]["ipam"]["config"]
+    subnet = ipaddress.ip_network(pool["subnet"])
+    # What auth believes is exactly the range Docker hands out there, which holds neither the
+    # gateway (where a host client arrives from) nor any fixed address.
+    assert trusted == ipaddress.ip_network(pool["ip_range"])
+    assert next(subnet.hosts()) not in trusted
+    members = {name: svc for name, svc in services.items() if network in networks_of(svc)}
+    dynamic = {
+        name for name, svc in members.items() if "ipv4_address" not in networks_of(svc)[network]
+    }
+    assert dynamic == {"broker-service"}
+    for name, svc in members.items():
+        if name in dynamic:
+            continue
+        address = ipaddress.ip_address(networks_of(svc)[network]["ipv4_address"])
+        assert address in subnet, name
+        assert address not in trusted, name
+    # Nobody reaches auth from outside Docker.
+    assert "ports" not in auth
+    assert services["broker-service"]["environment"]["AUTH_URL"].startswith(
+        "http://authentication-service:"
+    )
+
+
+def test_nothing_believes_x_forwarded_for_beyond_the_proxy_and_the_broker() -> None:
+    services = load_compose()["services"]
+    believing = {
+        name
+        for name, svc in services.items()
+        if "FORWARDED_ALLOW_IPS" in svc.get("environment", {})
+    }
+    assert believing == {"broker-service", "authentication-service"}
+
+
+def test_metrics_are_served_to_prometheus_alone_and_prometheus_scrapes_every_service() -> None:
+    services = load_compose()["services"]
+    prometheus = networks_of(services["prometheus"])
+    fixed = {ipaddress.ip_address(how["ipv4_address"]) for how in prometheus.values()}
+    for folder in SERVICES:
+        name = compose_name(folder)
+        allowed = services[name]["environment"]["METRICS_ALLOW_IPS"].split(",")
+        assert {ipaddress.ip_address(a) for a in allowed} == fixed, name
+        # Prometheus shares a network with each service it scrapes.
+        assert networks_of(services[name]).keys() & prometheus.keys(), name
 
 
 def test_every_service_sends_its_traces_to_jaeger_under_its_compose_name() -> None:
