@@ -261,3 +261,34 @@ async def test_cors_lets_the_front_end_s_origin_call_and_no_other(
     assert "access-control-allow-origin" not in other.headers
     hit = await broker.post("/", headers={"Origin": "http://localhost:8082"})
     assert hit.headers["access-control-allow-origin"] == "http://localhost:8082"
+
+
+async def test_another_sites_page_cannot_send_mail_through_its_visitors_browser(
+    broker: httpx.AsyncClient, mail_catcher: Catcher
+) -> None:
+    to = f"victim-{uuid.uuid4().hex[:8]}@there.com"
+    body = json.dumps(
+        {
+            "action": "mail",
+            "mail": {"from": "me@example.com", "to": to, "subject": "s", "message": "m"},
+        }
+    ).encode()
+    # What a browser sends for a page elsewhere's `fetch(broker, {method: "POST", body})`:
+    # text/plain, so no preflight; CORS could only hide the answer.
+    text_plain = {"Content-Type": "text/plain;charset=UTF-8"}
+    refused = await broker.post(
+        "/handle",
+        content=body,
+        headers={**text_plain, "Origin": "https://evil.test", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "error": True,
+        "message": "cross-origin request refused: Sec-Fetch-Site is not same-origin",
+    }
+    # The front-end's page, another origin on the same site, is trusted (CORS_ORIGINS).
+    page = {**text_plain, "Origin": "http://localhost:8082", "Sec-Fetch-Site": "same-site"}
+    sent = await broker.post("/handle", content=body, headers=page)
+    assert sent.status_code == 202, sent.text
+    # Exactly the page's mail arrived: the refused request sent nothing.
+    assert len(await mail_catcher.await_for(to, count=1)) == 1

@@ -35,8 +35,9 @@ SERVICES = {
     "listener-service": ("listener_service", "build_listener"),
 }
 # In compose these publish nothing: the proxy publishes the broker's 8080 and balances its
-# replicas; the listener's port serves only its probes and /metrics.
-UNPUBLISHED = {"broker-service", "listener-service"}
+# replicas; the listener's port serves only its probes and /metrics; only the broker calls auth
+# (published, a host client would arrive from the gateway and could claim any address).
+UNPUBLISHED = {"broker-service", "listener-service", "authentication-service"}
 # Compose only: on Kubernetes the Service balances the broker, and the cluster brings its own
 # Prometheus, Grafana and trace store.
 COMPOSE_ONLY = {"proxy", "jaeger", "prometheus", "grafana"}
@@ -209,6 +210,65 @@ def test_the_proxy_is_the_broker_replicas_one_door() -> None:
     assert address in ipaddress.ip_network(pool["subnet"])
     assert address not in ipaddress.ip_network(pool["ip_range"])
     assert proxy["environment"]["PROXY_PORT"] == "8080"
+
+
+def networks_of(svc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """network -> its settings for a compose service (`default` when none are named)."""
+    named = svc.get("networks") or {"default": {}}
+    return {net: (how or {}) for net, how in named.items()}
+
+
+def test_auth_believes_x_forwarded_for_from_the_broker_replicas_alone() -> None:
+    compose = load_compose()
+    services = compose["services"]
+    auth = services["authentication-service"]
+    trusted = ipaddress.ip_network(auth["environment"]["FORWARDED_ALLOW_IPS"])
+    # Auth lives on one network, so whoever reaches it arrives from an address there.
+    (network,) = networks_of(auth)
+    (pool,) = compose["networks"][network]["ipam"]["config"]
+    subnet = ipaddress.ip_network(pool["subnet"])
+    # What auth believes is exactly the range Docker hands out there, which holds neither the
+    # gateway (where a host client arrives from) nor any fixed address.
+    assert trusted == ipaddress.ip_network(pool["ip_range"])
+    assert next(subnet.hosts()) not in trusted
+    members = {name: svc for name, svc in services.items() if network in networks_of(svc)}
+    dynamic = {
+        name for name, svc in members.items() if "ipv4_address" not in networks_of(svc)[network]
+    }
+    assert dynamic == {"broker-service"}
+    for name, svc in members.items():
+        if name in dynamic:
+            continue
+        address = ipaddress.ip_address(networks_of(svc)[network]["ipv4_address"])
+        assert address in subnet, name
+        assert address not in trusted, name
+    # Nobody reaches auth from outside Docker.
+    assert "ports" not in auth
+    assert services["broker-service"]["environment"]["AUTH_URL"].startswith(
+        "http://authentication-service:"
+    )
+
+
+def test_nothing_believes_x_forwarded_for_beyond_the_proxy_and_the_broker() -> None:
+    services = load_compose()["services"]
+    believing = {
+        name
+        for name, svc in services.items()
+        if "FORWARDED_ALLOW_IPS" in svc.get("environment", {})
+    }
+    assert believing == {"broker-service", "authentication-service"}
+
+
+def test_metrics_are_served_to_prometheus_alone_and_prometheus_scrapes_every_service() -> None:
+    services = load_compose()["services"]
+    prometheus = networks_of(services["prometheus"])
+    fixed = {ipaddress.ip_address(how["ipv4_address"]) for how in prometheus.values()}
+    for folder in SERVICES:
+        name = compose_name(folder)
+        allowed = services[name]["environment"]["METRICS_ALLOW_IPS"].split(",")
+        assert {ipaddress.ip_address(a) for a in allowed} == fixed, name
+        # Prometheus shares a network with each service it scrapes.
+        assert networks_of(services[name]).keys() & prometheus.keys(), name
 
 
 def test_every_service_sends_its_traces_to_jaeger_under_its_compose_name() -> None:
@@ -461,6 +521,116 @@ def test_every_address_in_the_k8s_settings_names_a_contract_service_and_port() -
         )
     )
     assert checked == ADDRESS_SETTINGS
+
+
+# The doors that face users, reached through the ingress controller; and where Prometheus runs.
+INGRESS_NAMESPACE = "ingress-nginx"
+MONITORING_NAMESPACE = "monitoring"
+PUBLIC = {"broker-service", "front-end"}
+
+
+def callers_by_target() -> dict[tuple[str, int], set[str]]:
+    """(workload, port) -> the workloads whose settings (ConfigMap, Secret keys) name it."""
+    docs = k8s_documents()
+    configmaps = {d["metadata"]["name"]: d["data"] for _, d in docs if d["kind"] == "ConfigMap"}
+    (secret,) = (d["stringData"] for _, d in docs if d["kind"] == "Secret")
+    found: dict[tuple[str, int], set[str]] = {}
+    for name, template in pod_templates():
+        (container, *_) = template["spec"]["containers"]
+        settings: dict[str, Any] = {}
+        for source in container.get("envFrom", []):
+            settings |= configmaps[source["configMapRef"]["name"]]
+        for env in container.get("env", []):
+            ref = env.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                settings[env["name"]] = secret[ref["key"]]
+        for _, host, port in addresses(settings):
+            if host != "localhost":
+                found.setdefault((host, port), set()).add(name)
+    return found
+
+
+def allowed_by_policies() -> dict[tuple[str, int], set[str]]:
+    """(workload, port) -> who the NetworkPolicies let in: workload names, or `ns:<namespace>`."""
+    allowed: dict[tuple[str, int], set[str]] = {}
+    for _, policy in k8s_documents():
+        if policy["kind"] != "NetworkPolicy":
+            continue
+        spec = policy["spec"]
+        target = spec["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name")
+        for rule in spec.get("ingress", []):
+            assert target, "only the default deny selects every pod, and it lets nothing in"
+            assert rule.get("from"), f"{target}: a rule without `from` lets anyone in"
+            assert rule.get("ports"), f"{target}: a rule without `ports` opens every port"
+            peers = set()
+            for peer in rule["from"]:
+                assert "ipBlock" not in peer, target
+                if "namespaceSelector" in peer:
+                    assert "podSelector" not in peer, target
+                    labels = peer["namespaceSelector"]["matchLabels"]
+                    peers.add("ns:" + labels["kubernetes.io/metadata.name"])
+                else:
+                    peers.add(peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"])
+            for port in rule["ports"]:
+                allowed.setdefault((target, port["port"]), set()).update(peers)
+    return allowed
+
+
+def test_k8s_denies_every_pod_what_no_policy_allows() -> None:
+    policies = [d for _, d in k8s_documents() if d["kind"] == "NetworkPolicy"]
+    default_deny = [
+        p for p in policies if p["spec"]["podSelector"] == {} and not p["spec"].get("ingress")
+    ]
+    assert len(default_deny) == 1
+    assert default_deny[0]["spec"]["policyTypes"] == ["Ingress"]
+    selected = {
+        p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+        for p in policies
+        if p["spec"]["podSelector"]
+    }
+    # Every workload has its own policy (a pod with none would be unreachable, probes aside).
+    assert selected == {name for name, _ in pod_templates()}
+
+
+def test_k8s_each_service_is_reachable_only_from_who_calls_it() -> None:
+    allowed = allowed_by_policies()
+    callers = callers_by_target()
+    scraped = {
+        (name, int(template["metadata"]["annotations"]["prometheus.io/port"]))
+        for name, template in pod_templates()
+        if template["metadata"].get("annotations", {}).get("prometheus.io/scrape") == "true"
+    }
+    for (target, port), peers in allowed.items():
+        pods = {p for p in peers if not p.startswith("ns:")}
+        namespaces = {p[3:] for p in peers if p.startswith("ns:")}
+        # Pod to pod: exactly the workloads whose settings name this address.
+        assert pods == callers.get((target, port), set()), f"{target}:{port}"
+        expected = set()
+        if (target, port) in scraped:
+            expected.add(MONITORING_NAMESPACE)
+        if target in PUBLIC and port == contract()[target][1][0]:
+            expected.add(INGRESS_NAMESPACE)
+        assert namespaces == expected, f"{target}:{port}"
+    # And every call the settings make, and every scrape, is let through.
+    assert callers.keys() <= allowed.keys()
+    assert scraped <= allowed.keys()
+
+
+def test_k8s_x_forwarded_for_is_believed_only_where_the_policies_admit_a_proxy_alone() -> None:
+    docs = k8s_documents()
+    configmaps = {d["metadata"]["name"]: d["data"] for _, d in docs if d["kind"] == "ConfigMap"}
+    allowed = allowed_by_policies()
+    believing = {name for name, data in configmaps.items() if "FORWARDED_ALLOW_IPS" in data}
+    assert believing == {"broker-service", "authentication-service", "front-end"}
+    proxies = {
+        "broker-service": f"ns:{INGRESS_NAMESPACE}",
+        "front-end": f"ns:{INGRESS_NAMESPACE}",
+        "authentication-service": "broker-service",
+    }
+    for name in believing:
+        port = contract()[name][1][0]
+        # Who reaches the port: the one proxy and Prometheus (which sends no X-Forwarded-For).
+        assert allowed[(name, port)] == {proxies[name], f"ns:{MONITORING_NAMESPACE}"}, name
 
 
 def pod_templates() -> list[tuple[str, dict[str, Any]]]:

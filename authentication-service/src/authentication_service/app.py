@@ -59,6 +59,7 @@ def build_app(settings: AuthSettings) -> FastAPI:
         "authentication-service",
         description="Logs users in against PostgreSQL with Go-compatible bcrypt.",
         lifespan=lifespan,
+        settings=settings,
     )
     app.include_router(router)
     return app

@@ -40,6 +40,9 @@ def build_app(settings: BrokerSettings | None = None) -> FastAPI:
         description="The gateway: auth, mail and the logger over HTTP, JSON-RPC, gRPC, RabbitMQ.",
         lifespan=lifespan,
         middleware=[cors],
+        settings=settings,
+        # The page's origin may POST here from another origin; other pages' visitors may not.
+        trusted_origins=settings.cors_origins,
     )
     app.include_router(router)
     return app

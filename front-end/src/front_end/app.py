@@ -31,7 +31,9 @@ def content_security_policy(broker_origin: str) -> str:
 
 def build_app(settings: FrontEndSettings) -> FastAPI:
     app = create_app(
-        "front-end", description="The test page: one button per path through the broker."
+        "front-end",
+        description="The test page: one button per path through the broker.",
+        settings=settings,
     )
     templates = Jinja2Templates(directory=_HERE / "templates")
     headers = {

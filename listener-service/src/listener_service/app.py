@@ -32,4 +32,5 @@ def build_app(settings: ListenerSettings) -> FastAPI:
         "listener-service",
         description="Forwards log events from RabbitMQ to the logger; this port serves probes.",
         lifespan=lifespan,
+        settings=settings,
     )

@@ -66,6 +66,7 @@ def build_app(settings: LoggerSettings) -> FastAPI:
             "Stores log entries in MongoDB; HTTP here, Go net/rpc (gob, jsonrpc) and gRPC beside."
         ),
         lifespan=lifespan,
+        settings=settings,
     )
     app.include_router(router)
     return app

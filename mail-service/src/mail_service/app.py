@@ -29,6 +29,7 @@ def build_app(settings: MailSettings) -> FastAPI:
         "mail-service",
         description="Renders a message into text and HTML mail and sends it over SMTP.",
         lifespan=lifespan,
+        settings=settings,
     )
     app.include_router(router)
     return app

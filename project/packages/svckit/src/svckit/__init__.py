@@ -7,7 +7,9 @@
   case-insensitively).
 - `settings`: the pydantic-settings base every service's settings extend.
 - `logs`: structured JSON logging with the request id.
-- `serve`: runs an app under uvicorn with graceful shutdown on SIGTERM.
+- `serve`: runs an app under uvicorn with graceful shutdown on SIGTERM and the door's bounds.
+- `http_limits`: uvicorn's httptools protocol with header and body deadlines and a header size
+  bound (slowloris, oversized headers).
 - `backoff`: retry a connect with capped exponential back-off.
 - `jsonrpc`: the wire codec of Go's `net/rpc/jsonrpc`.
 - `gob`: Go's `encoding/gob`, the part `net/rpc` uses (no Python library speaks it).

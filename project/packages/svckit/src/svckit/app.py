@@ -1,10 +1,11 @@
 """`create_app()`: a FastAPI app with everything a service of ours shares."""
 
-from collections.abc import Callable
+import ipaddress
+from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.telemetry import TelemetryConfig
@@ -14,6 +15,7 @@ from svckit.edge import QUIET_PATHS, Edge
 from svckit.envelope import Envelope, reply
 from svckit.errors import install_error_handlers
 from svckit.readiness import OK, Readiness
+from svckit.settings import ServiceSettings
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -37,6 +39,8 @@ def create_app(
     description: str = "",
     lifespan: Lifespan | None = None,
     readiness: Readiness | None = None,
+    settings: ServiceSettings | None = None,
+    trusted_origins: Iterable[str] = (),
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     """The app with the envelope's error handlers, `/ping`, `/ready`, `/metrics`, a server span
@@ -46,7 +50,12 @@ def create_app(
     `readiness` holds the service's dependency checks; `app.state.readiness` exposes it so the
     lifespan can add checks once its clients exist. Middleware passed as `middleware=` (the
     broker's CORS) runs inside that pass, so its answers are traced, counted and logged too.
+    `settings` (the environment's when not given) say who may read `/metrics`;
+    `trusted_origins` are the pages that may send unsafe requests cross-origin (the broker's
+    CORS origins), every other browser request from another origin is refused with 403.
     """
+    settings = settings or ServiceSettings()
+    metrics_networks = settings.metrics_networks()
     app = FastAPI(
         title=title,
         description=description,
@@ -57,7 +66,7 @@ def create_app(
     app.state.readiness = readiness or Readiness()
     install_error_handlers(app)
     # The outermost of the app's middleware: every log line of a request carries its trace id.
-    app.add_middleware(Edge)
+    app.add_middleware(Edge, trusted_origins=trusted_origins)
 
     @app.get("/ping", response_class=PlainTextResponse, tags=["probes"])
     @app.head("/ping", response_class=PlainTextResponse, include_in_schema=False)
@@ -80,14 +89,32 @@ def create_app(
             return reply(503, f"not ready: {detail}", report)
         return reply(200, "ready", report)
 
-    @app.get("/metrics", response_class=PlainTextResponse, tags=["probes"])
-    async def prometheus_metrics() -> Response:
-        """Prometheus' text exposition of this process's metrics."""
-        body, content_type = metrics.exposition()
-        return Response(body, media_type=content_type)
+    if metrics_networks != []:
+
+        @app.get("/metrics", response_class=PlainTextResponse, tags=["probes"])
+        async def prometheus_metrics(request: Request) -> Response:
+            """Prometheus' text exposition of this process's metrics, to the networks in
+            `METRICS_ALLOW_IPS` (by default loopback and the private ones)."""
+            if metrics_networks is not None and not _within(request, metrics_networks):
+                return reply(403, "metrics are not served to this address")
+            body, content_type = metrics.exposition()
+            return Response(body, media_type=content_type)
 
     app.openapi = lambda: _openapi_with_our_errors(app)  # type: ignore[method-assign]
     return app
+
+
+def _within(
+    request: Request, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]
+) -> bool:
+    """Whether the client (as FORWARDED_ALLOW_IPS made it) is in one of `networks`."""
+    if request.client is None:
+        return False
+    try:
+        address = ipaddress.ip_address(request.client.host)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 def _openapi_with_our_errors(app: FastAPI) -> dict[str, Any]:

@@ -4,6 +4,8 @@ Per request, with one wrapper around `send` and none around `receive` when the b
 is declared:
 - the trace id of the request's server span (FastAPI's own OpenTelemetry support opens it
   around the whole app, `svckit.app` says how) answered in `X-Trace-Id`;
+- cross-origin browser requests refused (403) before the app sees them, as Go 1.25's
+  `http.CrossOriginProtection` refuses them (`cross_origin_refusal` says how);
 - the body limit: 413 before the app reads a body declared or streamed over it;
 - the body read as JSON whatever its Content-Type (`go_json` says why);
 - an exception no handler took: a 500 envelope, logged once, here (Starlette's own handler
@@ -16,6 +18,8 @@ between them; the broker's `POST /` is mostly this pass (`project/bench/bench_br
 
 import logging
 import time
+from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,12 +40,49 @@ _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 # A metric's method label: any other is `_OTHER`, so a caller cannot mint series.
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _JSON = (b"content-type", b"application/json")
+# Methods a browser page may send cross-site without asking (no preflight) that change state.
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def cross_origin_refusal(
+    method: str,
+    fetch_site: bytes | None,
+    origin: bytes | None,
+    host: bytes | None,
+    trusted: frozenset[bytes],
+) -> str | None:
+    """Why a request is a cross-origin browser request to refuse, or None to serve it: Go
+    1.25's `CrossOriginProtection.Check`, step for step.
+
+    Every Content-Type is read as JSON (`go_json`), so a page anywhere could make its
+    visitors' browsers POST `text/plain` here with no preflight, and CORS would only hide the
+    answer, not stop the work. Browsers say where a request comes from: `Sec-Fetch-Site`
+    (every browser since 2023), else `Origin`. Requests with neither (curl, our services, Go
+    clients) are not a browser's on another page's behalf and pass unchanged.
+    """
+    if method in _SAFE:
+        return None
+    if fetch_site is not None and fetch_site != b"":
+        if fetch_site in (b"same-origin", b"none") or origin in trusted:
+            return None
+        return "cross-origin request refused: Sec-Fetch-Site is not same-origin"
+    if not origin:
+        return None
+    if host is not None and urlsplit(origin.decode("latin-1")).netloc == host.decode("latin-1"):
+        return None
+    if origin in trusted:
+        return None
+    return "cross-origin request refused: Origin does not match Host"
 
 
 class Edge:
-    def __init__(self, app: ASGIApp, max_body: int = MIB) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body: int = MIB, trusted_origins: Iterable[str] = ()
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        # Origins (scheme://host[:port]) whose pages may send unsafe requests cross-origin.
+        self.trusted_origins = frozenset(o.encode() for o in trusted_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,6 +96,10 @@ class Edge:
         declared: int | None = None
         expects_continue = False
         has_json_type = False
+        # As Go's Header.Get: the first of each.
+        fetch_site: bytes | None = None
+        origin: bytes | None = None
+        host: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"content-length":
                 declared = int(value) if value.isdigit() else None
@@ -62,6 +107,12 @@ class Edge:
                 has_json_type = value == b"application/json"
             elif name == b"expect":
                 expects_continue = value.lower() == b"100-continue"
+            elif name == b"host":
+                host = value if host is None else host
+            elif name == b"origin":
+                origin = value if origin is None else origin
+            elif name == b"sec-fetch-site":
+                fetch_site = value if fetch_site is None else fetch_site
         if method in _WITH_BODY and not has_json_type:
             # In place: the outer layers read what the router adds to this scope (its route).
             scope["headers"] = [h for h in scope["headers"] if h[0] != b"content-type"] + [_JSON]
@@ -105,8 +156,16 @@ class Edge:
 
             app_receive = counting_receive
 
+        refusal = (
+            cross_origin_refusal(method, fetch_site, origin, host, self.trusted_origins)
+            if fetch_site is not None or origin is not None
+            else None
+        )
         try:
-            if declared is not None and declared > self.max_body:
+            if refusal is not None:
+                log.info("%s %s: %s", method, scope["path"], refusal)
+                await reply(403, refusal)(scope, receive, send_wrapper)
+            elif declared is not None and declared > self.max_body:
                 # A client that asked `Expect: 100-continue` (curl does for large bodies) has
                 # not sent the body and will not: refuse at once. Any other is sending it.
                 if not expects_continue:

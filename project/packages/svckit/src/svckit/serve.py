@@ -4,15 +4,43 @@ Uvicorn turns SIGTERM into: stop accepting, let in-flight requests finish (up to
 period), then run the lifespan's shutdown, where each service closes its clients and doors.
 """
 
+import contextlib
+import sys
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from svckit import metrics
+from svckit.http_limits import limited_protocol
 from svckit.logs import configure_logging
 from svckit.settings import ServiceSettings
 from svckit.tracing import Instrumentor, configure_tracing
+
+
+def config(app: FastAPI, settings: ServiceSettings, **overrides: Any) -> uvicorn.Config:
+    """uvicorn's configuration for `app`: the door's limits and trust from `settings`."""
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": settings.shutdown_grace,
+        "server_header": False,
+        # X-Forwarded-For only from FORWARDED_ALLOW_IPS (`Forwarded` is never read).
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        # httptools with the header and body deadlines and the header size bound it lacks.
+        "http": limited_protocol(
+            max_header_bytes=settings.max_header_bytes,
+            header_timeout=settings.header_timeout,
+            body_timeout=settings.body_timeout,
+        ),
+        "limit_concurrency": settings.limit_concurrency,
+        "timeout_keep_alive": settings.keep_alive_timeout,
+    }
+    return uvicorn.Config(app, **(options | overrides))
 
 
 def run(
@@ -27,15 +55,9 @@ def run(
     configure_logging(service, settings.log_level, settings.log_format)
     metrics.set_service(service)
     configure_tracing(service, instrumentors)
-    uvicorn.run(
-        build(),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=settings.shutdown_grace,
-        server_header=False,
-        # X-Forwarded-For only from FORWARDED_ALLOW_IPS (`Forwarded` is never read).
-        proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+    server = uvicorn.Server(config(build(), settings))
+    # As uvicorn.run: Ctrl-C is a normal stop; a server that never started exits non-zero.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(3)

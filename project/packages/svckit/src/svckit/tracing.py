@@ -5,7 +5,12 @@
   log line (a sampler of ALWAYS_OFF keeps ids and drops the cost).
 - Set: spans go there by OTLP, `OTEL_EXPORTER_OTLP_PROTOCOL` = `http/protobuf` (the
   specification's default) or `grpc`, batched as the `OTEL_BSP_*` variables say, sampled as
-  `OTEL_TRACES_SAMPLER`/`_ARG` say (default: parent-based, always on).
+  `OTEL_TRACES_SAMPLER`/`_ARG` say. Our default is `always_on`, not the SDK's
+  `parentbased_always_on`: a caller's `traceparent` is continued (same trace id) but its
+  sampled flag decides nothing, so no caller can force recording (under a ratio) nor hide its
+  requests from the traces (flag 00). `parentbased_always_on` or `parentbased_traceidratio`
+  honour the caller's flag; `traceidratio` samples by trace id alone, so every service set to
+  the same ratio keeps or drops a whole trace, whatever a caller claims.
 - `OTEL_SERVICE_NAME` defaults to the service's compose name; `OTEL_SDK_DISABLED=true` leaves
   the API's no-op tracer in place (no ids at all).
 
@@ -23,7 +28,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler
 from opentelemetry.trace import Span, SpanKind
 
 log = logging.getLogger(__name__)
@@ -66,8 +71,10 @@ def configure_tracing(service: str, instrumentors: Iterable[Instrumentor] = ()) 
     if _env("OTEL_SDK_DISABLED").lower() == "true":
         return
     exporter = _exporter()
-    # Without an exporter there is nobody to record for; ids still flow (ALWAYS_OFF).
-    sampler = None if exporter or _env("OTEL_TRACES_SAMPLER") else ALWAYS_OFF
+    # Without an exporter there is nobody to record for; ids still flow (ALWAYS_OFF). With one,
+    # our own sampler unless OTEL_TRACES_SAMPLER names another (None: the SDK reads it).
+    own: Sampler = ALWAYS_ON if exporter else ALWAYS_OFF
+    sampler = None if _env("OTEL_TRACES_SAMPLER") else own
     provider = TracerProvider(
         resource=Resource.create({SERVICE_NAME: _env("OTEL_SERVICE_NAME") or service}),
         sampler=sampler,
