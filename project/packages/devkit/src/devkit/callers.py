@@ -48,6 +48,10 @@ class Callers:
             for _ in range(self._callers):
                 self._tasks.append(asyncio.create_task(self._keep_calling(probe)))
 
+    async def once(self) -> list[Call]:
+        """Every probe called once, all at the same time (outside the loop's `calls`)."""
+        return list(await asyncio.gather(*(probe() for probe in self._probes.values())))
+
     async def stop(self) -> None:
         self._stopping.set()
         await asyncio.gather(*self._tasks)
