@@ -72,7 +72,8 @@ class Doors(Callers):
     def _url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.system.ports[name]}"
 
-    async def stop(self) -> None:
+    async def aclose(self) -> None:
+        """The clients closed (`stop()` only ends the calling; `once()` still works after it)."""
         await super().stop()
         await self._http.aclose()
         await self._channel.close()

@@ -127,8 +127,7 @@ async def run(system: LocalSystem, attack: Attack) -> Outcome:
         outcome.calls = [c for c in doors.calls if began <= c.started <= ended]
         settled = await _all_answer(doors, SETTLE)
     finally:
-        with contextlib.suppress(Exception):
-            await doors.stop()
+        await doors.aclose()
     outcome.problems += judge(outcome)
     if not settled:
         outcome.problems.append(f"the doors did not all answer again within {SETTLE:g} s")
