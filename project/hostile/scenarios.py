@@ -13,8 +13,9 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import aio_pika
 import grpc
@@ -53,7 +54,7 @@ class Hit:
     notes: list[str] = field(default_factory=list)
 
 
-Run = Callable[[LocalSystem, Hit], Awaitable[None]]
+Run = Callable[[LocalSystem, Hit], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
