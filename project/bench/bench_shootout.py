@@ -36,6 +36,7 @@ import benchkit
 from devkit.mongo import secantus_argv
 from devkit.net import answers, free_port
 from devkit.process import ServiceProcess
+from devkit.procfs import cpu_seconds
 from devkit.wait import wait_for
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
@@ -46,7 +47,6 @@ CHOSEN = [d for d in os.environ.get("BENCH_DOORS", ",".join(DOORS)).split(",") i
 RABBIT_URL = os.environ.get("RABBIT_URL", "amqp://guest:guest@127.0.0.1:5672/")
 WRK = shutil.which("wrk")
 DATA = "Some kind of data, the same for every door"
-TICKS = os.sysconf("SC_CLK_TCK")
 
 Logs = AsyncCollection[dict[str, Any]]
 
@@ -92,12 +92,6 @@ class System:
     mongo_url: str
     database: str
     pids: dict[str, int]
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of every thread of `pid`, from /proc (fields 14 and 15 of `stat`)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def generator_cpu_seconds() -> float:

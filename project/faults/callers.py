@@ -1,13 +1,14 @@
 """The clients of the system under a fault: each route called again and again through the
 broker (and the page from the front-end), every answer recorded as a `Call`."""
 
-import asyncio
-import contextlib
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
 
+import devkit.callers
 import httpx
+from devkit.callers import Call
 from devkit.system import LocalSystem
 
 # The broker's deadline for each downstream, set for the system under test: its defaults, but
@@ -65,54 +66,22 @@ def routes(run_id: str) -> list[Route]:
     ]
 
 
-@dataclass(frozen=True)
-class Call:
-    route: str
-    started: float
-    seconds: float
-    # The HTTP status, or None when none came: `refused`, `no answer`, `dropped` in `outcome`.
-    status: int | None
-    outcome: str
-    message: str = ""
-    event_id: str | None = None
-
-    @property
-    def ended(self) -> float:
-        return self.started + self.seconds
-
-
-class Callers:
+class Callers(devkit.callers.Callers):
     """`callers` tasks per route, each calling it every `pace` seconds until `stop()`."""
 
     def __init__(
         self, system: LocalSystem, chosen: list[Route], *, callers: int, pace: float
     ) -> None:
+        probes = {route.name: functools.partial(self._call, route) for route in chosen}
+        super().__init__(probes, callers=callers, pace=pace)
         self.system = system
-        self.calls: list[Call] = []
-        self._routes = chosen
-        self._callers = callers
-        self._pace = pace
-        self._stopping = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
         # Idle connections are dropped well before uvicorn's 5 s keep-alive, so no call goes out
         # on one the server is closing (a caller's own race, not the system's).
         self._http = httpx.AsyncClient(trust_env=False, limits=httpx.Limits(keepalive_expiry=1.0))
 
-    def start(self) -> None:
-        for route in self._routes:
-            for _ in range(self._callers):
-                self._tasks.append(asyncio.create_task(self._keep_calling(route)))
-
     async def stop(self) -> None:
-        self._stopping.set()
-        await asyncio.gather(*self._tasks)
+        await super().stop()
         await self._http.aclose()
-
-    async def _keep_calling(self, route: Route) -> None:
-        while not self._stopping.is_set():
-            self.calls.append(await self._call(route))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._pace)
 
     async def _call(self, route: Route) -> Call:
         began = time.monotonic()

@@ -20,8 +20,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import aio_pika
-from callers import Call, Callers, routes
+from callers import Callers, routes
+from devkit.callers import Call, succeeded
 from devkit.system import LocalSystem
 from pymongo import AsyncMongoClient
 from scenarios import Fault, Scenario
@@ -126,17 +126,13 @@ class Outcome:
         )
 
 
-def succeeded(call: Call) -> bool:
-    return call.status is not None and 200 <= call.status < 300
-
-
 async def run(system: LocalSystem, scenario: Scenario, run_id: str) -> Outcome:
     every = routes(run_id)
     chosen = [r for r in every if not scenario.only or r.name in scenario.only]
     names = [r.name for r in chosen]
     callers = Callers(system, chosen, callers=scenario.callers, pace=scenario.pace)
     outcome = Outcome(scenario, callers.calls, [], {r.name: r.deadline for r in every})
-    dead_before = await dead_letters(system)
+    dead_before = await system.dead_letters()
     began = time.monotonic()
     callers.start()
     try:
@@ -167,7 +163,7 @@ async def run(system: LocalSystem, scenario: Scenario, run_id: str) -> Outcome:
     if len(outcome.stored) == len(outcome.accepted):
         last_end = outcome.windows[-1].ended if outcome.windows else began
         outcome.drained_in = max(0.0, time.monotonic() - last_end)
-    outcome.dead_lettered = await dead_letters(system) - dead_before
+    outcome.dead_lettered = await system.dead_letters() - dead_before
     outcome.problems += judge(outcome, names)
     return outcome
 
@@ -291,15 +287,3 @@ async def stored_events(system: LocalSystem, events: set[str]) -> Counter[str]:
             await asyncio.sleep(0.2)
     finally:
         await client.close()
-
-
-async def dead_letters(system: LocalSystem) -> int:
-    """Messages in the system's dead-letter queue now (0 while the listener never declared it)."""
-    connection = await aio_pika.connect(system.rabbit_url, timeout=5)
-    async with connection:
-        channel = await connection.channel()
-        try:
-            queue = await channel.declare_queue(system.names.dead_queue, passive=True)
-        except aio_pika.exceptions.ChannelClosed:
-            return 0
-        return queue.declaration_result.message_count or 0

@@ -10,7 +10,6 @@ service is SIGKILLed (the launcher restarts it) and SIGSTOPped (hung, not dead) 
 import asyncio
 import os
 import signal
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -125,34 +124,15 @@ def signalled(service: str, signum: signal.Signals) -> Step:
     return send
 
 
-def _exits(system: LocalSystem, service: str) -> int:
-    return system.output().count(f"| {service} exited (")
-
-
-async def back_again(system: LocalSystem, service: str, exits: int, timeout: float = 90.0) -> None:
-    """Until the launcher has seen more than `exits` exits of the service and says it is ready
-    again after the latest."""
-    deadline = time.monotonic() + timeout
-    while True:
-        output = system.output()
-        if output.count(f"| {service} exited (") > exits:
-            latest = output.rindex(f"| {service} exited (")
-            if output.find(f"| {service} is ready again", latest) >= 0:
-                return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{service} was not ready again within {timeout:g} s")
-        await asyncio.sleep(0.1)
-
-
 def killed(service: str, affected: dict[str, str], at_edge: bool = False) -> Fault:
     exits: list[int] = []
 
     async def kill(system: LocalSystem) -> None:
-        exits.append(_exits(system, service))
+        exits.append(system.exits(service))
         os.kill(system.pids()[service], signal.SIGKILL)
 
     async def restarted(system: LocalSystem) -> None:
-        await back_again(system, service, exits.pop())
+        await system.back_again(service, exits.pop())
 
     return Fault(
         f"{service} SIGKILLed",
@@ -182,9 +162,9 @@ def listener_restarted(times: int) -> Step:
     async def restarts(system: LocalSystem) -> None:
         for _ in range(times):
             await asyncio.sleep(2.5)
-            exits = _exits(system, "listener")
+            exits = system.exits("listener")
             os.kill(system.pids()["listener"], signal.SIGKILL)
-            await back_again(system, "listener", exits)
+            await system.back_again("listener", exits)
 
     return restarts
 

@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,6 +188,36 @@ class LocalSystem:
     def pids(self) -> dict[str, int]:
         """Each service's current process, as the launcher's lines name it (restarts too)."""
         return {name: int(pid) for name, pid in _STARTED.findall(self.output())}
+
+    def exits(self, service: str) -> int:
+        """How often the launcher has seen `service` exit so far."""
+        return self.output().count(f"| {service} exited (")
+
+    async def back_again(self, service: str, exits: int, timeout: float = 90.0) -> None:
+        """Until the launcher has seen more than `exits` exits of `service` and says it is ready
+        again after the latest."""
+        deadline = time.monotonic() + timeout
+        while True:
+            output = self.output()
+            if output.count(f"| {service} exited (") > exits:
+                latest = output.rindex(f"| {service} exited (")
+                if output.find(f"| {service} is ready again", latest) >= 0:
+                    return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{service} was not ready again within {timeout:g} s")
+            await asyncio.sleep(0.1)
+
+    async def dead_letters(self) -> int:
+        """Messages in the system's dead-letter queue now (0 while the listener never declared
+        it)."""
+        connection = await aio_pika.connect(self.rabbit_url, timeout=5)
+        async with connection:
+            channel = await connection.channel()
+            try:
+                queue = await channel.declare_queue(self.names.dead_queue, passive=True)
+            except aio_pika.exceptions.ChannelClosed:
+                return 0
+            return queue.declaration_result.message_count or 0
 
     def start(self, timeout: float = 180.0) -> "LocalSystem":
         """Everything up; returns once the launcher says every service is ready."""
