@@ -1,9 +1,14 @@
 """Malformed and odd requests: 400 (or 413) with a message naming what is wrong, never a 500."""
 
+import json
+import time
 from typing import Any
 
 import httpx
 import pytest
+from devkit.mail import Catcher
+from mail_service.models import MESSAGE_MAX, SUBJECT_MAX
+from svckit.body_limit import MIB
 
 
 @pytest.mark.parametrize(
@@ -72,6 +77,49 @@ async def test_a_body_over_one_mebibyte_is_413(broker: httpx.AsyncClient) -> Non
     assert resp.json()["error"] is True
 
 
+def mail_of_one_mebibyte(field: str) -> bytes:
+    """A `/handle` mail body whose `field` fills all of the 1 MiB the broker reads."""
+    mail = {"to": "big@there.com", "subject": "s", "message": "m", field: ""}
+    empty = json.dumps({"action": "mail", "mail": mail}).encode()
+    mail[field] = "x" * (MIB - len(empty))
+    return json.dumps({"action": "mail", "mail": mail}).encode()
+
+
+@pytest.mark.parametrize(("field", "most"), [("subject", SUBJECT_MAX), ("message", MESSAGE_MAX)])
+async def test_a_mail_text_over_the_mailers_cap_is_a_fast_400_naming_it(
+    broker: httpx.AsyncClient, field: str, most: int
+) -> None:
+    body = mail_of_one_mebibyte(field)
+    assert len(body) == MIB
+
+    started = time.monotonic()
+    resp = await broker.post("/handle", content=body)
+    elapsed = time.monotonic() - started
+
+    assert (resp.status_code, resp.json()["message"]) == (
+        400,
+        f"mail.{field}: String should have at most {most} characters",
+    )
+    assert elapsed < 1.0
+
+
+async def test_a_mail_at_both_caps_passes_the_broker_and_the_mailer(
+    broker: httpx.AsyncClient, mail_catcher: Catcher, run_id: str
+) -> None:
+    to = f"at-the-caps-{run_id}@there.com"
+    subject, message = "s" * SUBJECT_MAX, "Grüße\n" * (MESSAGE_MAX // 6)
+    mail = {"to": to, "subject": subject, "message": message}
+
+    resp = await broker.post("/handle", json={"action": "mail", "mail": mail})
+
+    assert resp.status_code == 202, resp.text
+    [received] = await mail_catcher.await_for(to)
+    assert received["Subject"] == subject
+    text = received.get_body(("plain",))
+    assert text is not None
+    assert text.get_content().replace("\r\n", "\n") == message
+
+
 async def test_unknown_fields_are_ignored_and_any_body_hits_the_broker(
     broker: httpx.AsyncClient,
 ) -> None:
@@ -110,6 +158,12 @@ async def test_the_openapi_document_describes_the_request_body(broker: httpx.Asy
     }
     auth = resolved(schemas["AuthAction"]["properties"]["auth"])
     assert auth["properties"]["email"]["format"] == "email"
+    # The mailer's caps, so a client generated from this document never sends what it refuses.
+    mail = resolved(schemas["MailAction"]["properties"]["mail"])["properties"]
+    assert (mail["subject"]["maxLength"], mail["message"]["maxLength"]) == (
+        SUBJECT_MAX,
+        MESSAGE_MAX,
+    )
     log_route = doc["paths"]["/log-rabbit"]["post"]["requestBody"]["content"]["application/json"]
     log_body = resolved(log_route["schema"])
     assert log_body["required"] == ["log"]

@@ -14,6 +14,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from devkit.net import free_port
+from fastapi import FastAPI
 from mail_service.app import build_app
 from mail_service.settings import MailSettings
 
@@ -84,13 +85,20 @@ def test_ca(tmp_path_factory: pytest.TempPathFactory) -> PrivateCA:
 
 
 @asynccontextmanager
-async def mail_service(**settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def mail_app(**settings: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The service's app with its lifespan running, and an HTTP client talking to it."""
     app = build_app(MailSettings(**settings))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://mail") as client:
-            yield client
+            yield app, client
+
+
+@asynccontextmanager
+async def mail_service(**settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """`mail_app`'s client alone."""
+    async with mail_app(**settings) as (_, client):
+        yield client
 
 
 def send_body(to: str, **fields: str) -> dict[str, str]:

@@ -1,13 +1,16 @@
 """The HTML part, inlined once at start: the same bytes as inlining every message would give."""
 
-from email import message_from_bytes
+import threading
+from email import message_from_bytes, policy
 from email.message import Message
+from typing import Any
 
 import css_inline
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mail_service.composer import Composer, flatten
+from mail_service.composer import COMPOSE_IN_PLACE_MAX, Composer, flatten
+from mail_service.models import MESSAGE_MAX, SUBJECT_MAX
 
 COMPOSER = Composer("mail.example.com", "Jane Sender")
 # Texts the HTML parser reads as they are, and the ones it rewrites (CR, NUL): both must match.
@@ -120,3 +123,68 @@ def test_long_lines_from_lines_and_non_ascii_match_the_email_package(message: st
     reference = COMPOSER.compose_message("me@example.com", "you@there.com", subject, message, stamp)
     assert built == flatten(reference)
     assert message_from_bytes(built).get_content_type() == "multipart/alternative"
+
+
+# Subjects of up to the most characters, with what folding finds hard: long words, `,` and `;`
+# (compat32 folds after them), spaces and tabs, non-ASCII.
+PIECES = st.sampled_from([" ", "\t", ",", ";", "x", "é", "😀", "b" * 80, "c" * 400])
+LONG_SUBJECT = st.lists(PIECES | ONE_LINE).map(lambda parts: "".join(parts)[:SUBJECT_MAX])
+
+
+@settings(max_examples=300)
+@given(subject=LONG_SUBJECT | st.just(" " * SUBJECT_MAX) | st.just("x" * SUBJECT_MAX))
+def test_every_header_line_stays_within_998_characters(subject: str) -> None:
+    head, _ = COMPOSER.compose("me@example.com", "you@there.com", subject, "m").split(b"\n\n", 1)
+
+    assert max(len(line) for line in head.split(b"\n")) <= 998
+
+
+READABLE = st.text(st.characters(categories=["L", "N", "P", "S"]), max_size=5)
+
+
+@settings(max_examples=300)
+@given(
+    subject=st.lists(PIECES | READABLE)
+    .map(lambda parts: "".join(parts)[:SUBJECT_MAX].strip())
+    .filter(lambda s: "=?" not in s)
+)
+def test_a_long_subject_reads_as_it_was_sent(subject: str) -> None:
+    # Leading or trailing blanks, control characters and `=?` (an encoded word's start) are
+    # read differently by RFC 5322 parsers, whatever the sender does; folding must change
+    # nothing else.
+    mail = COMPOSER.compose("me@example.com", "you@there.com", subject, "m")
+
+    assert message_from_bytes(mail, policy=policy.default)["Subject"] == subject
+
+
+@pytest.mark.parametrize(
+    "message", ["small", "x" * (COMPOSE_IN_PLACE_MAX + 1), "Grüße 😀\n" * (MESSAGE_MAX // 8)]
+)
+async def test_composing_off_the_loop_gives_the_same_bytes(message: str) -> None:
+    stamp = COMPOSER.stamp()
+
+    off_loop = await COMPOSER.compose_off_loop("me@there.com", "you@there.com", "s", message, stamp)
+
+    assert off_loop == COMPOSER.compose("me@there.com", "you@there.com", "s", message, stamp)
+
+
+class WatchedComposer(Composer):
+    """The real composer, noting the thread each mail is composed on."""
+
+    threads: list[threading.Thread]
+
+    def compose(self, *args: Any, **kwargs: Any) -> bytes:
+        self.threads.append(threading.current_thread())
+        return super().compose(*args, **kwargs)
+
+
+async def test_a_big_mail_is_composed_on_a_worker_thread_and_a_small_one_in_place() -> None:
+    composer = WatchedComposer("mail.example.com", "Jane Sender")
+    composer.threads = []
+
+    await composer.compose_off_loop("me@there.com", "you@there.com", "s", "x" * MESSAGE_MAX)
+    await composer.compose_off_loop("me@there.com", "you@there.com", "s", "small")
+    composer.close()
+
+    assert composer.threads[0] is not threading.current_thread()
+    assert composer.threads[1] is threading.current_thread()

@@ -1,6 +1,8 @@
 """The service as a process, sending through the mail catcher: what a recipient receives."""
 
 import email.utils
+import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
@@ -11,6 +13,8 @@ import httpx
 import pytest
 from devkit.mail import Catcher
 from devkit.process import ServiceProcess
+from mail_service.models import MESSAGE_MAX, SUBJECT_MAX
+from svckit.body_limit import MIB
 
 
 @pytest.fixture(scope="module")
@@ -174,9 +178,90 @@ def test_openapi_describes_send_with_its_schema(http: httpx.Client) -> None:
 
     send = spec["paths"]["/send"]["post"]
     assert {"202", "400", "502", "504"} <= set(send["responses"])
-    assert set(spec["components"]["schemas"]["SendRequest"]["properties"]) == {
-        "from",
-        "to",
-        "subject",
-        "message",
+    properties = spec["components"]["schemas"]["SendRequest"]["properties"]
+    assert set(properties) == {"from", "to", "subject", "message"}
+    assert properties["subject"]["maxLength"] == SUBJECT_MAX == 989
+    assert properties["message"]["maxLength"] == MESSAGE_MAX
+
+
+@pytest.mark.parametrize(
+    ("kind", "subject"),
+    [
+        ("one-word", "x" * SUBJECT_MAX),  # `Subject: ` and it: exactly 998 characters
+        ("non-ascii", ("Grüße, " * SUBJECT_MAX)[:SUBJECT_MAX]),  # RFC 2047 over many lines
+        ("words", ("word " * SUBJECT_MAX)[: SUBJECT_MAX - 1] + "!"),  # folded at its spaces
+        ("commas", "a," * (SUBJECT_MAX // 2)),  # no space to fold at: RFC 2047 too
+    ],
+)
+def test_a_subject_of_the_most_characters_arrives_intact(
+    http: httpx.Client, mail_catcher: Catcher, run_id: str, kind: str, subject: str
+) -> None:
+    to = f"long-subject-{kind}-{run_id}@there.com"
+
+    resp = http.post("/send", json={"to": to, "subject": subject, "message": "m"})
+
+    assert resp.status_code == 202, resp.text
+    [mail] = mail_catcher.wait_for(to)
+    assert mail["Subject"] == subject
+    [raw] = mail_catcher.caught(to)
+    head = raw.raw.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in head.split(b"\r\n")) <= 998
+
+
+def test_a_message_of_the_most_characters_arrives_intact(
+    http: httpx.Client, mail_catcher: Catcher, run_id: str
+) -> None:
+    to = f"long-message-{run_id}@there.com"
+    message = ("Grüße & <b>hello</b> 😀\n" * MESSAGE_MAX)[:MESSAGE_MAX]
+
+    resp = http.post("/send", json={"to": to, "subject": "big", "message": message})
+
+    assert resp.status_code == 202, resp.text
+    [mail] = mail_catcher.wait_for(to)
+    text = mail.get_body(("plain",))
+    assert text is not None
+    assert text.get_content().replace("\r\n", "\n") == message
+
+
+def body_of_one_mebibyte(field: str) -> bytes:
+    """A `/send` body whose `field` fills all of the 1 MiB the service reads."""
+    body = {"to": "big@there.com", "subject": "s", "message": "m", field: ""}
+    empty = json.dumps(body).encode()
+    body[field] = "x" * (MIB - len(empty))
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize(("field", "most"), [("subject", SUBJECT_MAX), ("message", MESSAGE_MAX)])
+def test_a_text_over_its_cap_is_a_fast_400_naming_it(
+    http: httpx.Client, mail_catcher: Catcher, field: str, most: int
+) -> None:
+    body = body_of_one_mebibyte(field)
+    assert len(body) == MIB
+
+    started = time.monotonic()
+    resp = http.post("/send", content=body, headers={"content-type": "application/json"})
+    elapsed = time.monotonic() - started
+
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["message"] == f"{field}: String should have at most {most} characters"
+    assert elapsed < 1.0  # composing a subject this long took 2.7 s
+    assert mail_catcher.caught("big@there.com") == []
+
+
+@pytest.mark.parametrize(("field", "most"), [("subject", SUBJECT_MAX), ("message", MESSAGE_MAX)])
+def test_one_character_over_the_cap_is_400(
+    http: httpx.Client, run_id: str, field: str, most: int
+) -> None:
+    body = {
+        "to": f"over-{run_id}@there.com",
+        "subject": "s",
+        "message": "m",
+        field: "é" * (most + 1),
     }
+
+    resp = http.post("/send", json=body)
+
+    assert (resp.status_code, resp.json()["message"]) == (
+        400,
+        f"{field}: String should have at most {most} characters",
+    )

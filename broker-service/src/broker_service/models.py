@@ -38,14 +38,23 @@ class LogPayload(GoModel):
     )
 
 
+# The mailer's caps (docs/contracts.md): a Subject header line within RFC 5322's 998
+# characters, and 64 KiB of message. Refused here, as the mailer would refuse them.
+MAIL_SUBJECT_MAX = 998 - len("Subject: ")
+MAIL_MESSAGE_MAX = 64 * 1024
+
+
 class MailPayload(GoModel):
     from_: EmailOrEmpty = Field(
         default="", alias="from", description="empty: the mailer's FROM_ADDRESS"
     )
     to: Email
-    # A header line at the mailer: refused here, as the mailer would refuse it.
-    subject: OneLine
-    message: str
+    # A header line at the mailer: refused here, as the mailer would refuse it. `OneLine`
+    # writes the field's schema itself, so the length goes in again for OpenAPI.
+    subject: OneLine = Field(
+        max_length=MAIL_SUBJECT_MAX, json_schema_extra={"maxLength": MAIL_SUBJECT_MAX}
+    )
+    message: str = Field(max_length=MAIL_MESSAGE_MAX)
 
 
 class AuthAction(GoModel):

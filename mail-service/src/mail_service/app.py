@@ -18,12 +18,14 @@ def build_app(settings: MailSettings) -> FastAPI:
         server = MailServer(settings)
         app.state.settings = settings
         app.state.mail_server = server
-        app.state.composer = Composer(settings.mail_domain, settings.from_name)
+        composer = Composer(settings.mail_domain, settings.from_name)
+        app.state.composer = composer
         app.state.readiness.add("smtp", server.check)
         try:
             yield
         finally:
             await server.close()
+            composer.close()
 
     app = create_app(
         "mail-service",

@@ -48,6 +48,6 @@ async def send(
 ) -> JSONResponse:
     """Send one `multipart/alternative` mail; 202 `sent to <to>` once the server took it."""
     sender = body.sender or settings.from_address
-    mail = composer.compose(sender, body.to, body.subject, body.message)
+    mail = await composer.compose_off_loop(sender, body.to, body.subject, body.message)
     await mail_server.send(mail, sender, body.to)
     return reply(202, f"sent to {body.to}")

@@ -38,6 +38,9 @@ class MailSettings(ServiceSettings):
     mail_check_after: float = Field(2.0, ge=0)
     # Messages one connection carries before it says QUIT (servers cap it: Exim at 1000).
     mail_messages_per_connection: int = Field(100, ge=1)
+    # Seconds one `/ready` check of the SMTP server (a session: greeting, EHLO, AUTH, NOOP) is
+    # believed, so probes hammering /ready do not hammer the server; 0: check on every call.
+    mail_ready_cache: float = Field(5.0, ge=0)
 
     @field_validator("mail_domain", "from_name")
     @classmethod

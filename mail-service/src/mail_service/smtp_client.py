@@ -134,6 +134,10 @@ class MailServer:
         self._reaper: asyncio.Task[None] | None = None
         self._quitting: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._ready_cache = settings.mail_ready_cache
+        # The last `/ready` check (or the one in flight), and when it ended.
+        self._probe: asyncio.Task[None] | None = None
+        self._probed_at = 0.0
 
     def _client(self) -> Connection:
         s = self._settings
@@ -286,19 +290,39 @@ class MailServer:
             client.close()
 
     async def check(self) -> None:
-        """For `/ready`: a fresh connection answers NOOP, then we say QUIT."""
+        """For `/ready`: the outcome of the last check while it is younger than
+        MAIL_READY_CACHE; callers meanwhile share the one in flight. The caller's deadline
+        does not cancel it (the next caller waits on the same session)."""
+        probe = self._probe
+        if probe is None or (
+            probe.done() and time.monotonic() - self._probed_at >= self._ready_cache
+        ):
+            probe = self._probe = asyncio.create_task(self._check(), name="smtp ready check")
+            # Its failure is read by whoever awaits it; none may (their deadline passed).
+            probe.add_done_callback(lambda task: task.cancelled() or task.exception())
+        await asyncio.shield(probe)
+
+    async def _check(self) -> None:
+        """A fresh connection answers NOOP, then we say QUIT (within MAIL_CONNECT_TIMEOUT)."""
         try:
-            client = await self._open()
-            try:
-                await client.noop()
-            finally:
-                await self._quit(client)
+            async with asyncio.timeout(self._connect_timeout):
+                client = await self._open()
+                try:
+                    await client.noop()
+                finally:
+                    await self._quit(client)
         except Exception as exc:
             raise self._translate(exc, self._connect_timeout) from exc
+        finally:
+            self._probed_at = time.monotonic()
 
     async def close(self) -> None:
         """Say QUIT on the idle connections; sends still in flight close theirs as they end."""
         self._closed = True
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._probe
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
