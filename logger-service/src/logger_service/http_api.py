@@ -208,6 +208,12 @@ async def write_logs(
             "description": "the newest entries first; when the next entry would take the "
             "answer past LOGS_ANSWER_MAX bytes, it stops there: the message says so and "
             f"`{TRUNCATED_HEADER}: true` is set",
+            "headers": {
+                TRUNCATED_HEADER: {
+                    "description": "`true` when more entries matched than the answer holds",
+                    "schema": {"type": "string", "enum": ["true"]},
+                }
+            },
         },
     },
 )
