@@ -122,10 +122,18 @@ async def test_a_body_declared_over_one_mib_is_413_before_it_is_read(
 async def test_a_body_just_under_one_mib_is_accepted(
     http: httpx.AsyncClient, logs: Collection[dict[str, Any]]
 ) -> None:
+    # Entries at the data cap (64 Ki characters) until the batch's body is just under 1 MiB.
     name = unique("big")
-    data = "x" * (1024 * 1024 - 100)
-    assert (await http.post("/log", json={"name": name, "data": data})).status_code == 202
-    assert len(logs.find_one({"name": name})["data"]) == len(data)  # type: ignore[index]
+    cap = 64 * 1024
+    entries = [{"name": name, "data": "x" * cap} for _ in range(15)]
+    room = 1024 * 1024 - len(json.dumps(entries)) - 100
+    entries.append({"name": name, "data": "x" * room})
+    body = json.dumps(entries).encode()
+    assert 1024 * 1024 - 200 < len(body) < 1024 * 1024
+    r = await http.post("/logs", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 200, r.text
+    assert {o["outcome"] for o in r.json()["data"]} == {"stored"}
+    assert logs.count_documents({"name": name}) == 16
 
 
 async def test_get_logs_lists_the_newest_first_within_the_limit(http: httpx.AsyncClient) -> None:

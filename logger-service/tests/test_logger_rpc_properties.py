@@ -1,8 +1,9 @@
 """Property tests of the RPC door on a real socket, in both codecs.
 
-Arbitrary names and data (any text, empty, large) come back in the reply and are stored as
-sent; arbitrary or mutated byte streams never crash the door, never stall the other
-connections, and the door closes each such connection once its peer has hung up.
+Arbitrary names and data within the entry's caps (any text, empty, large) come back in the
+reply and are stored as sent, and any over a cap are refused naming the field; arbitrary or
+mutated byte streams never crash the door, never stall the other connections, and the door
+closes each such connection once its peer has hung up.
 """
 
 import socket
@@ -14,15 +15,27 @@ from devkit.process import ServiceProcess
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymongo.collection import Collection
+from svckit.entries import LIMITS
 from svckit.netrpc import LOG_INFO, RPC_PAYLOAD, Codec, Reply, client_codec
 
 CODECS: tuple[Codec, ...] = ("jsonrpc", "gob")
-# Any text, empty included, and now and then a large one: at most 480 kB of UTF-8 each, so
-# that a name and a data fit in one gob message (the door takes 1 MiB; more closes it).
-TEXT = st.one_of(
-    st.text(),
-    st.builds(lambda s, n: s * n, st.text(min_size=1, max_size=3), st.integers(1000, 40_000)),
-)
+NAME_MAX, DATA_MAX = LIMITS.log_name_max, LIMITS.log_data_max
+
+
+def text_up_to(cap: int, repeats: int) -> st.SearchStrategy[str]:
+    """Any text, empty included, and now and then one of up to `cap` characters (a short
+    text repeated up to `repeats` times, cut at the cap)."""
+    return st.one_of(
+        st.text(max_size=min(cap, 200)),
+        st.builds(
+            lambda s, n: (s * n)[:cap], st.text(min_size=1, max_size=3), st.integers(1, repeats)
+        ),
+    )
+
+
+# Within the caps every name and data fits, with the other, in one gob message.
+NAME = text_up_to(NAME_MAX, 200)
+DATA = text_up_to(DATA_MAX, 40_000)
 # Each example is a few round trips to a real process: few of them, no per-example deadline.
 SOCKET = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -70,7 +83,7 @@ def closed_after_hang_up(sock: socket.socket, timeout: float = 10) -> bool:
 
 @pytest.mark.parametrize("codec", CODECS)
 @SOCKET
-@given(name=TEXT, data=TEXT)
+@given(name=NAME, data=DATA)
 def test_any_name_and_data_round_trip_through_the_door(
     codec: Codec, name: str, data: str, rpc_port: int, logs: Logs
 ) -> None:
@@ -82,6 +95,32 @@ def test_any_name_and_data_round_trip_through_the_door(
         conn.close()
     assert (reply.result, reply.error) == (f"Processed payload via RPC:{name}", None)
     assert logs.count_documents({"name": name, "data": data}) == before + 1
+
+
+@pytest.mark.parametrize("codec", CODECS)
+@SOCKET
+@given(
+    field=st.sampled_from(["Name", "Data"]),
+    over=st.integers(1, 5000),
+    text=st.text(min_size=1, max_size=3),
+)
+def test_a_name_or_data_over_its_cap_is_refused_naming_it(
+    codec: Codec, field: str, over: int, text: str, rpc_port: int, logs: Logs
+) -> None:
+    cap = NAME_MAX if field == "Name" else DATA_MAX
+    marker = f"over-{uuid.uuid4().hex}"
+    value = (text * (cap + over))[: cap + over]
+    name, data = (value, marker) if field == "Name" else (marker, value)
+    conn = Connection(rpc_port, codec)
+    try:
+        reply = conn.call(name, data)
+    finally:
+        conn.close()
+    assert (reply.result, reply.error) == (
+        None,
+        f"{field}: String should have at most {cap} characters",
+    )
+    assert logs.count_documents({"$or": [{"name": marker}, {"data": marker}]}) == 0
 
 
 def well_formed(codec: Codec) -> bytes:

@@ -26,9 +26,11 @@ class Clients:
 @contextlib.asynccontextmanager
 async def open_clients(settings: BrokerSettings, readiness: Readiness) -> AsyncIterator[Clients]:
     """Open every client (none blocks on its downstream), register its `/ready` check, close all."""
-    http = HttpPool(settings.http_max_connections)
+    http = HttpPool(settings.http_max_connections, settings.downstream_answer_max)
     await http.start()
-    grpc_logger = GrpcLogger(settings.logger_grpc_addr, settings.logger_timeout)
+    grpc_logger = GrpcLogger(
+        settings.logger_grpc_addr, settings.logger_timeout, settings.downstream_answer_max
+    )
     grpc_logger.start()
     publisher = Publisher(
         settings.rabbit_url,

@@ -8,6 +8,8 @@ from logs_proto import logs_pb2, logs_pb2_grpc
 from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError
 from svckit.metrics import downstream_call
 
+from broker_service.settings import DOWNSTREAM_ANSWER_MAX
+
 SERVICE = "logger-grpc"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 # gRPC's own account of a connection it could not make: it names the addresses it tried.
@@ -24,9 +26,12 @@ _CHANNEL_OPTIONS = [
 
 
 class GrpcLogger:
-    def __init__(self, target: str, timeout: float) -> None:
+    def __init__(
+        self, target: str, timeout: float, answer_max: int = DOWNSTREAM_ANSWER_MAX
+    ) -> None:
         self.target = target
         self.timeout = timeout
+        self.answer_max = answer_max
         self._channel: grpc.aio.Channel | None = None
         self._logs: logs_pb2_grpc.LogServiceAsyncStub | None = None
         self._health: (
@@ -37,7 +42,9 @@ class GrpcLogger:
         ) = None
 
     def start(self) -> None:
-        self._channel = grpc.aio.insecure_channel(self.target, options=_CHANNEL_OPTIONS)
+        # A bigger answer is refused unread (RESOURCE_EXHAUSTED): 502 naming the logger.
+        options = [*_CHANNEL_OPTIONS, ("grpc.max_receive_message_length", self.answer_max)]
+        self._channel = grpc.aio.insecure_channel(self.target, options=options)
         self._logs = logs_pb2_grpc.LogServiceStub(self._channel)
         # The method itself: typeshed's HealthStub declares none of its calls.
         self._health = self._channel.unary_unary(

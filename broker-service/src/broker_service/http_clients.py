@@ -3,6 +3,7 @@
 aiohttp rather than httpx: at 100 requests in flight httpx's pool was the broker's bottleneck
 (see README, "Why aiohttp"). Every call has its own deadline; failures map onto the envelope:
 refused → 502, late → 504, the downstream's own error envelope → its status and message.
+An answer over `answer_max` bytes is not read on: 502 naming the downstream.
 """
 
 import asyncio
@@ -16,12 +17,14 @@ from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError
 from svckit.metrics import downstream_call
 
 from broker_service.failures import cannot_connect
+from broker_service.settings import DOWNSTREAM_ANSWER_MAX
 
 log = logging.getLogger(__name__)
 
 # Below uvicorn's 5 s keep-alive, so we never reuse a connection the server is closing: a
 # POST on such a connection fails and aiohttp only retries idempotent methods.
 KEEPALIVE_SECONDS = 3.0
+READ_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,9 @@ class Answer:
 class HttpPool:
     """The process's one aiohttp session; created in the lifespan, closed at shutdown."""
 
-    def __init__(self, max_connections: int) -> None:
+    def __init__(self, max_connections: int, answer_max: int = DOWNSTREAM_ANSWER_MAX) -> None:
         self._max_connections = max_connections
+        self.answer_max = answer_max
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -83,7 +87,8 @@ class Downstream:
             async with self.pool.session.get(
                 self.base_url + "/ping", timeout=aiohttp.ClientTimeout(total=1.0)
             ) as resp:
-                await resp.read()
+                if await _read_at_most(resp, self.pool.answer_max) is None:
+                    raise RuntimeError("/ping answered too much")
                 if resp.status != 200:
                     raise RuntimeError(f"/ping answered {resp.status}")
         except aiohttp.ClientConnectorError as exc:
@@ -108,11 +113,11 @@ class Downstream:
                     headers=headers,
                     timeout=aiohttp.ClientTimeout(total=self.timeout),
                 ) as resp:
-                    raw = await resp.read()
+                    raw = await _read_at_most(resp, self.pool.answer_max)
                     status = resp.status
                     retry_after = resp.headers.get("Retry-After")
                 # A 4xx is the caller's mistake, judged by a working downstream.
-                if status >= 500:
+                if status >= 500 or raw is None:
                     call.failed()
         except TimeoutError:
             raise DownstreamTimeout(self.name, self.timeout) from None
@@ -122,6 +127,10 @@ class Downstream:
             raise DownstreamUnavailable(
                 self.name, "the connection was lost", detail=f"{exc!r} ({self.base_url})"
             ) from None
+        if raw is None:
+            raise DownstreamUnavailable(
+                self.name, f"its answer is over {self.pool.answer_max} bytes", detail=self.base_url
+            )
         return self._interpret(status, raw, retry_after)
 
     def _interpret(self, status: int, raw: bytes, retry_after: str | None = None) -> Answer:
@@ -139,6 +148,20 @@ class Downstream:
             raise ServiceError(status, message, headers)
         # A failure further down the chain: keep the class, name who said it.
         raise ServiceError(504 if status == 504 else 502, f"{self.name}: {message}")
+
+
+async def _read_at_most(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The body, or None once it proves longer than `limit` (the rest is left unread)."""
+    if resp.content_length is not None and resp.content_length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(READ_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _envelope(raw: bytes) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+from svckit.entries import EntryData, EntryName
 from svckit.fields import Email, EmailOrEmpty, OneLine
 from svckit.go_json import GoModel, go_fields
 
@@ -31,8 +32,10 @@ class AuthPayload(GoModel):
 
 
 class LogPayload(GoModel):
-    name: str
-    data: str
+    # The logger's own cap, so an entry it would refuse is refused here, before any door or
+    # RabbitMQ carries it (the listener would only dead-letter it).
+    name: EntryName
+    data: EntryData
     level: Level | None = Field(
         default=None, description="RabbitMQ routing level; the top-level `level` wins."
     )

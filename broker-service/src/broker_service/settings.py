@@ -8,6 +8,9 @@ from pydantic_settings import NoDecode
 from svckit.netrpc import Codec
 from svckit.settings import ServiceSettings
 
+# Most bytes the broker reads of one downstream answer, unless DOWNSTREAM_ANSWER_MAX says.
+DOWNSTREAM_ANSWER_MAX = 2 * 1024 * 1024
+
 
 class BrokerSettings(ServiceSettings):
     port: int = 8080
@@ -37,6 +40,9 @@ class BrokerSettings(ServiceSettings):
     http_max_connections: int = 100
     # Persistent TCP connections to the logger's RPC door; calls are pipelined on each.
     rpc_pool_size: int = 4
+    # Most bytes the broker reads of one downstream answer (HTTP body, gRPC message); above
+    # the logger's LOGS_ANSWER_MAX, so its `GET /logs` always fits.
+    downstream_answer_max: int = Field(default=DOWNSTREAM_ANSWER_MAX, ge=1)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

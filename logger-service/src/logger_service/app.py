@@ -30,9 +30,11 @@ def build_app(settings: LoggerSettings) -> FastAPI:
                 password=settings.mongo_password,
                 batch_max=settings.write_batch_max,
                 writes_in_flight=settings.writes_in_flight,
+                journal=settings.mongo_journal,
             )
             stack.push_async_callback(store.close)
             app.state.store = store
+            app.state.logs_answer_max = settings.logs_answer_max
             app.state.readiness.add("mongodb", store.ping)
 
             # In the background, so the doors open and /ready says 503 while MongoDB is away.
@@ -46,6 +48,8 @@ def build_app(settings: LoggerSettings) -> FastAPI:
                 settings.grpc_port,
                 health_interval=settings.health_interval,
                 grace=settings.shutdown_grace,
+                max_concurrent_rpcs=settings.grpc_max_concurrent_rpcs,
+                reflection=settings.grpc_reflection,
             )
             await rpc.start()
             stack.push_async_callback(rpc.stop)

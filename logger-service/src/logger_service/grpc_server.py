@@ -1,4 +1,5 @@
-"""The gRPC door: `logs.LogService/WriteLog`, the standard health service and reflection."""
+"""The gRPC door: `logs.LogService/WriteLog`, the standard health service and (a setting)
+reflection."""
 
 import asyncio
 import contextlib
@@ -8,6 +9,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from logs_proto import logs_pb2, logs_pb2_grpc
+from svckit.entries import LIMITS
 
 from logger_service.metrics import written
 from logger_service.store import UNAVAILABLE, LogStore, StoreUnavailable
@@ -16,6 +18,8 @@ log = logging.getLogger(__name__)
 
 LOG_SERVICE = logs_pb2.DESCRIPTOR.services_by_name["LogService"].full_name
 RESULT = "logged!"
+# Room beyond one entry's name and data for the request's own framing (tags, lengths).
+MESSAGE_OVERHEAD = 1024
 
 
 class LogService(logs_pb2_grpc.LogServiceServicer):
@@ -28,6 +32,8 @@ class LogService(logs_pb2_grpc.LogServiceServicer):
         if not request.HasField("logEntry"):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "logEntry is required")
         entry = request.logEntry
+        if (refusal := LIMITS.refusal(entry.name, entry.data)) is not None:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"logEntry.{refusal}")
         try:
             await self._store.write(entry.name, entry.data)
         except StoreUnavailable as exc:
@@ -46,12 +52,19 @@ class GrpcServer:
         *,
         health_interval: float = 1.0,
         grace: float = 10.0,
+        max_concurrent_rpcs: int | None = None,
+        reflection: bool = True,
     ) -> None:
         self._store = store
         self._address = f"{host}:{port}"
         self._health_interval = health_interval
         self._grace = grace
-        self._server = grpc.aio.server()
+        self._reflection = reflection
+        self._server = grpc.aio.server(
+            # Just above what the largest entry needs: a bigger message is refused unread.
+            options=[("grpc.max_receive_message_length", LIMITS.utf8_max + MESSAGE_OVERHEAD)],
+            maximum_concurrent_rpcs=max_concurrent_rpcs,
+        )
         # The asyncio servicer: the one grpc.aio needs.
         self._health = health.aio.HealthServicer()
         self._watch: asyncio.Task[None] | None = None
@@ -60,9 +73,10 @@ class GrpcServer:
     async def start(self) -> None:
         logs_pb2_grpc.add_LogServiceServicer_to_server(LogService(self._store), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
-        reflection.enable_server_reflection(
-            [LOG_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
-        )
+        if self._reflection:
+            reflection.enable_server_reflection(
+                [LOG_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
+            )
         self.port = self._server.add_insecure_port(self._address)
         # NOT_SERVING until the first ping proves the store answers.
         await self._set(health_pb2.HealthCheckResponse.NOT_SERVING)

@@ -1,15 +1,18 @@
 """The HTTP door: `POST /log`, `POST /logs` (a batch) and `GET /logs`; routes only, storage
 lives in `store`."""
 
+import contextlib
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, get_args
 
+import orjson
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Link, StatusCode
 from pydantic import BaseModel, Field, ValidationError
+from svckit.entries import EntryData, EntryName
 from svckit.envelope import Envelope, reply
 from svckit.errors import ServiceError, describe_validation_errors
 from svckit.go_json import GoModel
@@ -21,8 +24,8 @@ router = APIRouter(tags=["logs"])
 
 
 class LogIn(GoModel):
-    name: str
-    data: str
+    name: EntryName
+    data: EntryData
     event_id: str | None = Field(
         default=None,
         min_length=1,
@@ -52,6 +55,9 @@ class EntryOutcome(BaseModel):
 
 # Most entries in one `POST /logs`.
 BATCH_MAX = 1000
+# Room in a `GET /logs` answer's budget for the envelope around its entries.
+ENVELOPE_ROOM = 512
+TRUNCATED_HEADER = "X-Logs-Truncated"
 TRACER = trace.get_tracer(__name__)
 
 
@@ -193,15 +199,48 @@ async def write_logs(
     return reply(200, message, [o.model_dump() for o in outcomes])
 
 
-@router.get("/logs", response_model=Envelope[list[LogItem]], responses=ERRORS)
+@router.get(
+    "/logs",
+    response_model=Envelope[list[LogItem]],
+    responses={
+        **ERRORS,
+        200: {
+            "description": "the newest entries first; when the next entry would take the "
+            "answer past LOGS_ANSWER_MAX bytes, it stops there: the message says so and "
+            f"`{TRUNCATED_HEADER}: true` is set",
+            "headers": {
+                TRUNCATED_HEADER: {
+                    "description": "`true` when more entries matched than the answer holds",
+                    "schema": {"type": "string", "enum": ["true"]},
+                }
+            },
+        },
+    },
+)
 async def recent_logs(
     store: Store,
+    request: Request,
     name: Annotated[str | None, Query(description="only entries with this name")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="at most this many")] = 50,
 ) -> JSONResponse:
-    """The newest entries first."""
+    """The newest entries first, as many as fit in the answer's byte budget."""
+    answer_max: int = request.app.state.logs_answer_max
+    budget = answer_max - ENVELOPE_ROOM
+    items: list[orjson.Fragment] = []
+    size, truncated = 0, False
     try:
-        entries = await store.recent(name, limit)
+        async with contextlib.aclosing(store.recent(name, limit)) as entries:
+            async for entry in entries:
+                item = orjson.dumps(_item(entry))
+                # Each item costs its bytes and a comma; the rest stays unread in the store.
+                if size + len(item) + 1 > budget:
+                    truncated = True
+                    break
+                size += len(item) + 1
+                items.append(orjson.Fragment(item))
     except StoreUnavailable as exc:
         raise _unavailable(exc) from exc
-    return reply(200, f"{len(entries)} entries", [_item(e) for e in entries])
+    if not truncated:
+        return reply(200, f"{len(items)} entries", items)
+    message = f"{len(items)} entries: more match, but an answer stops at {answer_max} bytes"
+    return reply(200, message, items, headers={TRUNCATED_HEADER: "true"})

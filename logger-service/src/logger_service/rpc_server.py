@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from opentelemetry.trace import StatusCode
+from svckit.entries import LIMITS
 from svckit.netrpc import (
     LOG_INFO,
     RPC_PAYLOAD,
@@ -141,6 +142,8 @@ class RpcServer:
             raise CallError(f"rpc: can't find method {call.method}")
         args = codec.args(call, RPC_PAYLOAD)
         name, data = args["Name"], args["Data"]
+        if (refusal := LIMITS.refusal(name, data, ("Name", "Data"))) is not None:
+            raise CallError(refusal)
         try:
             await self._store.write(name, data)
         except StoreUnavailable as exc:

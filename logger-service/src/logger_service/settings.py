@@ -1,7 +1,11 @@
 """The logger's settings, read once from the environment (names as in the contract)."""
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
+from svckit.entries import LIMITS
 from svckit.settings import ServiceSettings
+
+# What one `GET /logs` item takes beyond its name's and data's text: keys, id, two dates.
+ITEM_OVERHEAD = 256
 
 
 class LoggerSettings(ServiceSettings):
@@ -23,8 +27,27 @@ class LoggerSettings(ServiceSettings):
     writes_in_flight: int = Field(default=1, ge=1)
     # How often the gRPC health status is refreshed from a store ping.
     health_interval: float = 1.0
+    # Each write waits for MongoDB's journal (j=true), so a 202 means the entry survives a crash.
+    mongo_journal: bool = True
+    # Most bytes of one `GET /logs` answer: entries stop being added once the next would pass it.
+    logs_answer_max: int = Field(default=1024 * 1024, ge=64 * 1024)
+    # gRPC calls served at once; more are refused with RESOURCE_EXHAUSTED.
+    grpc_max_concurrent_rpcs: int = Field(default=256, ge=1)
+    # gRPC server reflection (grpcurl and friends); off where nobody should list the services.
+    grpc_reflection: bool = True
 
     @field_validator("mongo_username", "mongo_password", mode="after")
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None
+
+    @model_validator(mode="after")
+    def _one_entry_fits(self) -> "LoggerSettings":
+        # A budget smaller than the largest entry could answer nothing at all.
+        least = LIMITS.json_max + ITEM_OVERHEAD + 1024
+        if self.logs_answer_max < least:
+            raise ValueError(
+                f"LOGS_ANSWER_MAX must be at least {least} bytes: the largest entry "
+                "(LOG_NAME_MAX, LOG_DATA_MAX) must fit in one answer"
+            )
+        return self

@@ -5,7 +5,7 @@ import contextlib
 import contextvars
 import enum
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +14,7 @@ import pymongo
 from bson import ObjectId
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanContext
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, WriteConcern
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import (
     BulkWriteError,
@@ -53,6 +53,9 @@ UNAVAILABLE = "the log store (MongoDB) is unavailable"
 CALLER_GRACE = 1.0
 # MongoDB's code for a write that breaks a unique index.
 DUPLICATE_KEY = 11000
+# Entries fetched per cursor batch by `recent`: what a read holds beyond the answer it builds
+# is at most this many of the largest entries.
+READ_BATCH = 32
 
 
 class StoreUnavailable(Exception):
@@ -132,6 +135,7 @@ class LogStore:
         password: str | None = None,
         batch_max: int = 128,
         writes_in_flight: int = 1,
+        journal: bool = True,
     ) -> None:
         self.timeout = timeout
         # A caller's own wait outlasts its write's deadline a little, so the store's answer
@@ -151,7 +155,11 @@ class LogStore:
             appname="logger-service",
             **credentials,
         )
-        self._logs: AsyncCollection[dict[str, Any]] = self._client[database][COLLECTION]
+        # j=true: MongoDB acknowledges once the entry is in its journal, so a 202 (and the
+        # listener's ack to RabbitMQ after it) never comes before the entry would survive a crash.
+        self._logs: AsyncCollection[dict[str, Any]] = self._client[database].get_collection(
+            COLLECTION, write_concern=WriteConcern(j=True) if journal else WriteConcern()
+        )
         self._indexed = False
         self._indexing: asyncio.Future[None] | None = None
         # Writes from every door that arrive while one is in flight go together in the next.
@@ -250,15 +258,28 @@ class LogStore:
             OperationFailure(str(error.get("errmsg", "")), error.get("code")), self.timeout
         )
 
-    async def recent(self, name: str | None, limit: int) -> list[LogEntry]:
-        """The newest entries first, at most `limit`, only those called `name` when given."""
+    @property
+    def write_concern(self) -> WriteConcern:
+        return self._logs.write_concern
+
+    async def recent(self, name: str | None, limit: int) -> AsyncGenerator[LogEntry]:
+        """The newest entries first, at most `limit`, only those called `name` when given;
+        streamed from the cursor a batch at a time, so a caller that stops early (close it:
+        `contextlib.aclosing`) has not read the rest."""
         query: dict[str, Any] = {} if name is None else {"name": name}
+        cursor = (
+            self._logs.find(query)
+            .sort([("created_at", -1), ("_id", -1)])
+            .limit(limit)
+            .batch_size(min(limit, READ_BATCH))
+        )
         try:
-            cursor = self._logs.find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit)
-            docs = await cursor.to_list()
+            async for doc in cursor:
+                yield _entry(doc)
         except PyMongoError as exc:
             raise _unavailable(exc, self.timeout) from exc
-        return [_entry(doc) for doc in docs]
+        finally:
+            await cursor.close()
 
     async def ping(self) -> None:
         try:
