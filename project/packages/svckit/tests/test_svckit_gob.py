@@ -257,3 +257,72 @@ def test_values_nested_too_deep_are_refused_not_recursed_into() -> None:
     assert shallow.error is None
     _, (deep,) = decode(nested(5000))
     assert deep.error == f"gob: values nested deeper than {gob.MAX_DEPTH}"
+
+
+def definition(type_id: int, tree: dict[str, object]) -> bytes:
+    out, body = bytearray(), bytearray()
+    gob._put_int(body, -type_id)
+    gob._put_struct(body, gob._WIRE, tree, gob._BOOTSTRAP)
+    gob._message(out, body)
+    return bytes(out)
+
+
+def struct_definition(type_id: int, name: str, fields: list[tuple[str, int]]) -> bytes:
+    common = {"Name": name, "Id": type_id}
+    field_list = [{"Name": n, "Id": i} for n, i in fields]
+    return definition(type_id, {"StructT": {"CommonType": common, "Field": field_list}})
+
+
+def interface_split_value(count: int, late_types: int) -> bytes:
+    """struct { Junk []int; Any interface{} }: `count` ints, then an interface value whose
+    concrete type comes as `late_types` definitions, each in a message of its own (Go's decoder
+    reads on for them), then its value `D{F: 5}` and the struct's end in one more message."""
+    out = bytearray(definition(66, {"SliceT": {"CommonType": {"Name": "[]int"}, "Elem": gob.INT}}))
+    out += struct_definition(65, "T", [("Junk", 66), ("Any", gob.INTERFACE)])
+    body = bytearray()
+    gob._put_int(body, 65)
+    body.append(1)
+    gob._put_uint(body, count)
+    body += b"\x02" * count
+    body += b"\x01\x01x"  # field Any: an interface holding a type named "x"
+    gob._message(out, body)
+    for n in range(late_types):
+        out += struct_definition(67 + n, "D", [("F", gob.INT)])
+    rest = bytearray()
+    gob._put_int(rest, 67)
+    rest += b"\x03\x01\x0a\x00\x00"  # the concrete value's length, D{F: 5}; T's end
+    gob._message(out, rest)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 64])
+def test_an_interface_whose_type_comes_in_later_messages_decodes_in_any_chunks(
+    chunk: int | None,
+) -> None:
+    decoder, (item,) = decode(interface_split_value(3, 4), chunk)
+    assert item.error is None
+    assert item.value == {"Junk": [1, 1, 1], "Any": None}
+    assert not decoder.pending
+
+
+def test_a_value_spanning_too_many_messages_closes_the_stream() -> None:
+    decode(interface_split_value(3, gob.MAX_SPAN - 2))
+    with pytest.raises(gob.FrameError, match=f"spans more than {gob.MAX_SPAN} messages"):
+        decode(interface_split_value(3, gob.MAX_SPAN))
+
+
+@pytest.mark.parametrize("chunk", [None, 40])
+def test_a_large_value_read_again_for_each_late_message_costs_time_linear_in_its_bytes(
+    chunk: int | None,
+) -> None:
+    """The reviewer's 65 KB stream: 41,000 ints, then 1,000 definitions one message each.
+
+    Each message used to decode the value again from its start, on a fresh budget: ~70 s of
+    the event loop. Now every attempt at one value shares one budget."""
+    stream = interface_split_value(41_000, 1_000)
+    assert len(stream) < 66_000
+    started = time.monotonic()
+    decoder, items = decode(stream, chunk)
+    assert time.monotonic() - started < 2
+    assert items[0].error == f"gob: a value made of more than {gob.MAX_VALUES} values"
+    assert not decoder.pending
