@@ -10,7 +10,7 @@ bytes as they arrive.
 import codecs
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 MAX_FRAME = 1024 * 1024
@@ -50,12 +50,14 @@ class StreamDecoder:
         """Part of a frame is buffered (a stream that ends now is truncated)."""
         return self._in_frame
 
-    def feed(self, data: bytes) -> list[dict[str, Any]]:
+    def feed(self, data: bytes) -> Iterator[dict[str, Any]]:
+        """Each object `data` completes, in order; FrameError after those before bad bytes.
+        Iterate to the end: the bytes are read as it goes."""
+        bad: UnicodeDecodeError | None = None
         try:
             text = self._utf8.decode(data)
-        except UnicodeDecodeError as exc:
-            raise FrameError(f"not UTF-8: {exc.reason}") from exc
-        frames: list[dict[str, Any]] = []
+        except UnicodeDecodeError as exc:  # the objects before the bad bytes still count
+            text, bad = exc.object[: exc.start].decode(), exc
         start = i = 0
         while True:
             if not self._in_frame:
@@ -80,9 +82,10 @@ class StreamDecoder:
                 obj = json.loads(frame)
             except json.JSONDecodeError as exc:
                 raise FrameError(f"malformed JSON: {exc.msg}") from exc
-            frames.append(obj)
+            yield obj
             i = end
-        return frames
+        if bad is not None:
+            raise FrameError(f"not UTF-8: {bad.reason}") from bad
 
     def _find_end(self, text: str, i: int) -> int:
         """Index in `text` just past the end of the current object, or -1 if not in it."""
