@@ -23,6 +23,12 @@ class LoggerSettings(ServiceSettings):
     writes_in_flight: int = Field(default=1, ge=1)
     # How often the gRPC health status is refreshed from a store ping.
     health_interval: float = 1.0
+    # The net/rpc door's bounds on one client (README: Settings).
+    rpc_max_connections: int = Field(default=1024, ge=1)
+    rpc_idle_timeout: float = Field(default=600.0, gt=0)
+    rpc_read_timeout: float = Field(default=30.0, gt=0)
+    rpc_max_buffered: int = Field(default=1024 * 1024, ge=1024)
+    rpc_write_timeout: float = Field(default=30.0, gt=0)
 
     @field_validator("mongo_username", "mongo_password", mode="after")
     @classmethod

@@ -27,7 +27,7 @@ def test_reply_has_both_keys_one_null() -> None:
 
 def test_frames_split_byte_by_byte_are_reassembled() -> None:
     decoder = StreamDecoder()
-    frames = []
+    frames: list[dict[str, Any]] = []
     stream = CALL + b"  \r\n" + CALL.strip()
     for i in range(len(stream)):
         frames += decoder.feed(stream[i : i + 1])
@@ -138,7 +138,7 @@ def test_jsonrpc_decodes_any_bytes_in_any_chunks_quickly_raising_only_its_own_er
 @given(data=json_streams(), cuts=st.lists(st.integers(), max_size=64))
 def test_jsonrpc_frames_are_the_same_in_any_chunks(data: bytes, cuts: list[int]) -> None:
     def frames(parts: list[bytes]) -> tuple[list[dict[str, Any]], bool]:
-        decoder, out = jsonrpc.StreamDecoder(), []
+        decoder, out = jsonrpc.StreamDecoder(), list[dict[str, Any]]()
         try:
             for part in parts:
                 out += decoder.feed(part)
