@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from broker_service.rpc_client import RpcPool, log_info
 from devkit.net import free_port
+from devkit.wait import await_for
 from svckit.errors import DownstreamTimeout, DownstreamUnavailable
 from svckit.netrpc import LOG_INFO, RPC_PAYLOAD, Call, Codec, ServerCodec, server_codec
 
@@ -217,3 +218,31 @@ async def test_nothing_listening_is_502_at_once(codec: Codec) -> None:
         await log_info(pool, "event", "x")
     assert time.monotonic() - started < 1
     await pool.close()
+
+
+async def test_a_connection_the_logger_closes_while_idle_is_dialled_again_without_failing_a_call(
+    rpc_server: RpcServer, codec: Codec
+) -> None:
+    """As the logger's RPC_IDLE_TIMEOUT does: the pool notices the close and dials anew."""
+
+    async def answer_once_then_close(peer: Peer) -> None:
+        async for call in peer.calls():
+            peer.answer(call, f"Processed payload via RPC:{peer.name(call)}")
+            await peer.writer.drain()
+            return
+
+    rpc_server.handler = answer_once_then_close
+    pool = RpcPool(rpc_server.addr, size=1, timeout=5, codec=codec)
+    try:
+        assert await log_info(pool, "event", "first") == "Processed payload via RPC:event"
+
+        async def closed() -> bool:
+            await asyncio.sleep(0)
+            conn = pool._slots[0]
+            return conn is not None and not conn.alive
+
+        await await_for(closed, timeout=5, what="the pool seeing the close")
+        assert await log_info(pool, "event", "after") == "Processed payload via RPC:event"
+    finally:
+        await pool.close()
+    assert rpc_server.connections == 2

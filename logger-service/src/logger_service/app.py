@@ -11,7 +11,7 @@ from svckit.backoff import retry_forever
 
 from logger_service.grpc_server import GrpcServer
 from logger_service.http_api import router
-from logger_service.rpc_server import RpcServer
+from logger_service.rpc_server import Limits, RpcServer
 from logger_service.settings import LoggerSettings
 from logger_service.store import LogStore
 
@@ -41,7 +41,20 @@ def build_app(settings: LoggerSettings) -> FastAPI:
             preparing = asyncio.create_task(retry_forever("mongodb", store.prepare))
             stack.callback(preparing.cancel)
 
-            rpc = RpcServer(store, settings.host, settings.rpc_port, grace=settings.shutdown_grace)
+            limits = Limits(
+                max_connections=settings.rpc_max_connections,
+                idle_timeout=settings.rpc_idle_timeout,
+                read_timeout=settings.rpc_read_timeout,
+                max_buffered=settings.rpc_max_buffered,
+                write_timeout=settings.rpc_write_timeout,
+            )
+            rpc = RpcServer(
+                store,
+                settings.host,
+                settings.rpc_port,
+                grace=settings.shutdown_grace,
+                limits=limits,
+            )
             grpc_door = GrpcServer(
                 store,
                 settings.host,

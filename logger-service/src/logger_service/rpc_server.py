@@ -13,6 +13,8 @@ knows net/rpc).
 import asyncio
 import contextlib
 import logging
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.trace import StatusCode
@@ -37,20 +39,50 @@ log = logging.getLogger(__name__)
 
 REPLY_PREFIX = "Processed payload via RPC:"
 READ_CHUNK = 64 * 1024
+# What a log line quotes of a client's text (names, ids, Go's errors naming its types).
+LOG_TEXT = 200
+
+
+def clip(text: object) -> str:
+    text = str(text)
+    return text if len(text) <= LOG_TEXT else f"{text[:LOG_TEXT]}... ({len(text)} characters)"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one client may hold: connections, time idle or inside a request, unread replies."""
+
+    max_connections: int = 1024
+    idle_timeout: float = 600.0
+    read_timeout: float = 30.0
+    max_buffered: int = 1024 * 1024
+    write_timeout: float = 30.0
+
+
 _SERVICE, _, _METHOD = LOG_INFO.rpartition(".")
 
 
 class RpcServer:
     def __init__(
-        self, store: LogStore, host: str, port: int, *, max_in_flight: int = 64, grace: float = 10.0
+        self,
+        store: LogStore,
+        host: str,
+        port: int,
+        *,
+        max_in_flight: int = 64,
+        grace: float = 10.0,
+        limits: Limits | None = None,
     ) -> None:
         self._store = store
         self._host = host
         self._port = port
         self._max_in_flight = max_in_flight
         self._grace = grace
+        self._limits = limits or Limits()
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[Any]] = set()
+        self._refused = 0  # connections closed at the cap since the last log line about it
+        self._refused_logged = 0.0
 
     @property
     def port(self) -> int:
@@ -75,28 +107,63 @@ class RpcServer:
         log.info("RPC door stopped")
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        limits = self._limits
+        if len(self._connections) >= limits.max_connections:
+            writer.transport.abort()
+            self._refuse(peer)
+            return
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
-        peer = writer.get_extra_info("peername")
+        # Replies wait (and so, once every slot waits, does reading) while this much is unsent.
+        writer.transport.set_write_buffer_limits(high=limits.max_buffered)
+        writing = asyncio.Lock()
         calls: set[asyncio.Task[None]] = set()
         # Bounds the calls in flight: when full we stop reading, and TCP pushes back.
         slots = asyncio.Semaphore(self._max_in_flight)
         codec: ServerCodec | None = None
+        loop = asyncio.get_running_loop()
+        # Idle: no request under way, and none complete for `idle_timeout`; once a request's
+        # first bytes are in, all of it must be within `read_timeout`.
+        deadline = loop.time() + limits.idle_timeout
         try:
-            while chunk := await reader.read(READ_CHUNK):
+            while True:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        chunk = await reader.read(READ_CHUNK)
+                except TimeoutError:
+                    if codec is not None and codec.pending:
+                        log.warning(
+                            "closing the RPC connection from %s (%s): a request not complete "
+                            "within %g s",
+                            peer,
+                            codec.name,
+                            limits.read_timeout,
+                        )
+                    else:
+                        log.info("closing the RPC connection from %s: idle", peer)
+                    break
+                if not chunk:
+                    break
                 if codec is None:
                     codec = codec_for(chunk[0])
+                started_before, completed = codec.pending, False
                 for call in codec.feed(chunk):
+                    completed = True
                     await slots.acquire()
-                    running = asyncio.create_task(self._answer(codec, call, writer, slots))
+                    running = asyncio.create_task(self._answer(codec, call, writer, slots, writing))
                     calls.add(running)
                     running.add_done_callback(calls.discard)
+                if not codec.pending:
+                    deadline = loop.time() + limits.idle_timeout
+                elif completed or not started_before:  # a request started in this chunk
+                    deadline = loop.time() + limits.read_timeout
             if codec is not None and codec.pending:
                 log.warning("RPC connection from %s (%s) ended inside a call", peer, codec.name)
         except StreamError as exc:
             name = codec.name if codec is not None else "?"
-            log.warning("closing the RPC connection from %s (%s): %s", peer, name, exc)
+            log.warning("closing the RPC connection from %s (%s): %s", peer, name, clip(exc))
         except ConnectionError as exc:
             log.info("RPC connection from %s dropped: %s", peer, exc)
         finally:
@@ -107,28 +174,60 @@ class RpcServer:
                 await writer.wait_closed()
             self._connections.discard(task)
 
+    def _refuse(self, peer: Any) -> None:
+        """One log line at most every 10 s for the connections closed at the cap."""
+        self._refused += 1
+        now = time.monotonic()
+        if now - self._refused_logged >= 10:
+            log.warning(
+                "RPC door: %d connection(s) closed at once (from %s, the last): %d open, "
+                "the most (RPC_MAX_CONNECTIONS)",
+                self._refused,
+                peer,
+                self._limits.max_connections,
+            )
+            self._refused, self._refused_logged = 0, now
+
     async def _answer(
-        self, codec: ServerCodec, call: Call, writer: asyncio.StreamWriter, slots: asyncio.Semaphore
+        self,
+        codec: ServerCodec,
+        call: Call,
+        writer: asyncio.StreamWriter,
+        slots: asyncio.Semaphore,
+        writing: asyncio.Lock,
     ) -> None:
         try:
             attributes = rpc_attributes(codec.name, call.method, call.seq)
             with server_span(span_name(call.method), attributes, call.context) as span:
                 try:
-                    result = await self._dispatch(codec, call)
+                    result: str | None = await self._dispatch(codec, call)
+                    error = None
                 except CallError as exc:
-                    span.set_status(StatusCode.ERROR, str(exc))
-                    frame = codec.reply(call, None, str(exc))
+                    span.set_status(StatusCode.ERROR, clip(exc))
+                    result, error = None, str(exc)
                 except Exception:
-                    log.exception("RPC call %r failed", call.seq)
-                    frame = codec.reply(call, None, "internal error")
-                else:
-                    frame = codec.reply(call, result, None)
-            # No await between encoding and writing: a gob type goes out before its first use.
-            if not writer.is_closing():
-                writer.write(frame)
-                await writer.drain()
+                    log.exception("RPC call %s failed", clip(repr(call.seq)))
+                    result, error = None, "internal error"
+            # One reply at a time, once what is unsent is under the bound: a client that does
+            # not read holds at most that and one reply. No await between encoding and writing:
+            # a gob type goes out before its first use.
+            async with writing:
+                try:
+                    async with asyncio.timeout(self._limits.write_timeout):
+                        await writer.drain()
+                except TimeoutError:
+                    if not writer.is_closing():
+                        log.warning(
+                            "closing the RPC connection from %s: its replies unread for %g s",
+                            writer.get_extra_info("peername"),
+                            self._limits.write_timeout,
+                        )
+                    writer.transport.abort()
+                    return
+                if not writer.is_closing():
+                    writer.write(codec.reply(call, result, error))
         except ConnectionError as exc:
-            log.info("could not answer RPC call %r: %s", call.seq, exc)
+            log.info("could not answer RPC call %s: %s", clip(repr(call.seq)), exc)
         finally:
             slots.release()
 

@@ -35,6 +35,12 @@ class LoggerSettings(ServiceSettings):
     grpc_max_concurrent_rpcs: int = Field(default=256, ge=1)
     # gRPC server reflection (grpcurl and friends); off where nobody should list the services.
     grpc_reflection: bool = True
+    # The net/rpc door's bounds on one client (README: Settings).
+    rpc_max_connections: int = Field(default=1024, ge=1)
+    rpc_idle_timeout: float = Field(default=600.0, gt=0)
+    rpc_read_timeout: float = Field(default=30.0, gt=0)
+    rpc_max_buffered: int = Field(default=1024 * 1024, ge=1024)
+    rpc_write_timeout: float = Field(default=30.0, gt=0)
 
     @field_validator("mongo_username", "mongo_password", mode="after")
     @classmethod

@@ -5,10 +5,14 @@ The expected bytes were captured from a Go program encoding the same values with
 logger-service/tests/test_logger_go_peer.py and broker-service/tests/test_broker_go_logger.py.
 """
 
+import contextlib
+import itertools
 import time
 from collections.abc import Callable
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from svckit import gob
 from svckit.netrpc import INVALID_REQUEST, REQUEST, RESPONSE, RPC_PAYLOAD
 
@@ -257,3 +261,176 @@ def test_values_nested_too_deep_are_refused_not_recursed_into() -> None:
     assert shallow.error is None
     _, (deep,) = decode(nested(5000))
     assert deep.error == f"gob: values nested deeper than {gob.MAX_DEPTH}"
+
+
+def definition(type_id: int, tree: dict[str, object]) -> bytes:
+    out, body = bytearray(), bytearray()
+    gob._put_int(body, -type_id)
+    gob._put_struct(body, gob._WIRE, tree, gob._BOOTSTRAP)
+    gob._message(out, body)
+    return bytes(out)
+
+
+def struct_definition(type_id: int, name: str, fields: list[tuple[str, int]]) -> bytes:
+    common = {"Name": name, "Id": type_id}
+    field_list = [{"Name": n, "Id": i} for n, i in fields]
+    return definition(type_id, {"StructT": {"CommonType": common, "Field": field_list}})
+
+
+def interface_split_value(count: int, late_types: int) -> bytes:
+    """struct { Junk []int; Any interface{} }: `count` ints, then an interface value whose
+    concrete type comes as `late_types` definitions, each in a message of its own (Go's decoder
+    reads on for them), then its value `D{F: 5}` and the struct's end in one more message."""
+    out = bytearray(definition(66, {"SliceT": {"CommonType": {"Name": "[]int"}, "Elem": gob.INT}}))
+    out += struct_definition(65, "T", [("Junk", 66), ("Any", gob.INTERFACE)])
+    body = bytearray()
+    gob._put_int(body, 65)
+    body.append(1)
+    gob._put_uint(body, count)
+    body += b"\x02" * count
+    body += b"\x01\x01x"  # field Any: an interface holding a type named "x"
+    gob._message(out, body)
+    for n in range(late_types):
+        out += struct_definition(67 + n, "D", [("F", gob.INT)])
+    rest = bytearray()
+    gob._put_int(rest, 67)
+    rest += b"\x03\x01\x0a\x00\x00"  # the concrete value's length, D{F: 5}; T's end
+    gob._message(out, rest)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 64])
+def test_an_interface_whose_type_comes_in_later_messages_decodes_in_any_chunks(
+    chunk: int | None,
+) -> None:
+    decoder, (item,) = decode(interface_split_value(3, 4), chunk)
+    assert item.error is None
+    assert item.value == {"Junk": [1, 1, 1], "Any": None}
+    assert not decoder.pending
+
+
+def test_a_value_spanning_too_many_messages_closes_the_stream() -> None:
+    decode(interface_split_value(3, gob.MAX_SPAN - 2))
+    with pytest.raises(gob.FrameError, match=f"spans more than {gob.MAX_SPAN} messages"):
+        decode(interface_split_value(3, gob.MAX_SPAN))
+
+
+@pytest.mark.parametrize("chunk", [None, 40])
+def test_a_large_value_read_again_for_each_late_message_costs_time_linear_in_its_bytes(
+    chunk: int | None,
+) -> None:
+    """The reviewer's 65 KB stream: 41,000 ints, then 1,000 definitions one message each.
+
+    Each message used to decode the value again from its start, on a fresh budget: ~70 s of
+    the event loop. Now every attempt at one value shares one budget."""
+    stream = interface_split_value(41_000, 1_000)
+    assert len(stream) < 66_000
+    started = time.monotonic()
+    decoder, items = decode(stream, chunk)
+    assert time.monotonic() - started < 2
+    assert items[0].error == f"gob: a value made of more than {gob.MAX_VALUES} values"
+    assert not decoder.pending
+
+
+# Fuzzing: any bytes, in any chunks, come out as values, values with Go's error or FrameError,
+# never another exception, within BUDGET seconds (how long one connection may hold the loop).
+BUDGET = 1.0
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def chunks(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
+    return [data[a:b] for a, b in itertools.pairwise(points)]
+
+
+@st.composite
+def mutated(draw: st.DrawFn, base: bytes) -> bytes:
+    """`base` with a few bytes replaced, inserted, deleted or repeated."""
+    data = bytearray(base)
+    for _ in range(draw(st.integers(0, 6))):
+        at = draw(st.integers(0, len(data)))
+        match draw(st.sampled_from(["set", "insert", "delete", "repeat"])):
+            case "set" if at < len(data):
+                data[at] = draw(st.integers(0, 255))
+            case "insert":
+                data[at:at] = draw(st.binary(min_size=1, max_size=8))
+            case "delete":
+                del data[at : at + draw(st.integers(1, 8))]
+            case "repeat":
+                data[at:at] = data[at : at + draw(st.integers(1, 64))] * draw(st.integers(1, 50))
+    return bytes(data)
+
+
+GO_STREAM = (
+    GO_REQUEST_0 + GO_PAYLOAD + GO_REQUEST_1 + GO_RESPONSE + GO_STRING + GO_EMPTY_STRING
+) + GO_EMPTY_STRUCT
+# Definitions of every kind, for generated values to refer to.
+SOME_TYPES = b"".join(
+    [
+        struct_definition(65, "S", [("A", gob.INT), ("B", gob.STRING), ("C", 66), ("D", 67)]),
+        struct_definition(66, "Any", [("X", gob.INTERFACE), ("Y", gob.BYTES)]),
+        struct_definition(67, "Self", [("Next", 67), ("F", gob.FLOAT)]),
+    ]
+)
+
+
+@st.composite
+def gob_messages(draw: st.DrawFn) -> bytes:
+    """Known definitions, then messages of a type id (one of ours, a basic one, any) and bytes."""
+    out = bytearray(SOME_TYPES)
+    for _ in range(draw(st.integers(1, 12))):
+        body = bytearray()
+        gob._put_int(body, draw(st.sampled_from([65, 66, 67, gob.STRING, gob.INT, -70, -65])))
+        body += draw(st.binary(max_size=64))
+        if draw(st.booleans()):
+            body += draw(st.sampled_from([b"\x01", b"\x02", b"\x00", b"\xff\xff"])) * draw(
+                st.integers(1, 2_000)
+            )
+        gob._message(out, body)
+    return bytes(out)
+
+
+GOB_INPUTS = st.one_of(
+    st.binary(max_size=4_096),
+    mutated(GO_STREAM),
+    mutated(GO_REORDERED),
+    mutated(interface_split_value(500, 12)),
+    gob_messages(),
+)
+
+
+def run_gob(data: bytes, cuts: list[int]) -> list[gob.Item]:
+    decoder = gob.StreamDecoder()
+    items: list[gob.Item] = []
+    try:
+        for chunk in chunks(data, cuts):
+            items += decoder.feed(chunk)
+    except gob.FrameError:
+        pass
+    for item in items:
+        for read in (
+            lambda i: decoder.read_struct(i, REQUEST),
+            lambda i: decoder.read_struct(i, RPC_PAYLOAD),
+            decoder.read_string,
+        ):
+            with contextlib.suppress(gob.GobError):
+                read(item)
+    return items
+
+
+@FUZZ
+@given(data=GOB_INPUTS, cuts=st.lists(st.integers(), max_size=64))
+def test_gob_decodes_any_bytes_in_any_chunks_quickly_raising_only_its_own_errors(
+    data: bytes, cuts: list[int]
+) -> None:
+    started = time.monotonic()
+    run_gob(data, cuts)
+    assert time.monotonic() - started < BUDGET
+
+
+@FUZZ
+@given(cuts=st.lists(st.integers(), max_size=64))
+def test_go_s_stream_decodes_the_same_in_any_chunks(cuts: list[int]) -> None:
+    whole = run_gob(GO_STREAM, [])
+    assert [i.error for i in whole] == [None] * 7
+    assert run_gob(GO_STREAM, cuts) == whole

@@ -27,6 +27,13 @@ MAX_DEPTH = 100
 # Values (elements, fields, definitions' parts) decoded for one top-level value: a bound on the
 # time one message can hold the event loop (about 1 µs each); LogInfo's argument is a handful.
 MAX_VALUES = 50_000
+# Messages one value may span (an interface's definitions may each come in a message of their
+# own, and Go's decoder reads on). Go's encoder writes a value in one message, after its
+# definitions; a stream whose value needs more is closed.
+MAX_SPAN = 16
+# A string or byte slice counts as one value per this many bytes as well: a value re-read
+# from its first message is charged for its text again.
+_BYTES_PER_VALUE = 64
 
 # The ids every stream knows (encoding/gob/type.go).
 BOOL, INT, UINT, FLOAT, BYTES, STRING, COMPLEX, INTERFACE = range(1, 9)
@@ -241,6 +248,9 @@ class StreamDecoder:
         self._reader = _Reader()
         self._taken = 0
         self._defined: list[int] = []
+        # Whether a value is started (its definitions taken), and what it may still decode:
+        # the budget is not reset between attempts at one value.
+        self._in_value = False
         self._budget = MAX_VALUES
 
     @property
@@ -258,6 +268,10 @@ class StreamDecoder:
             while (message := self._frame(start)) is not None:
                 body, start = message
                 self._queue(body)
+                # A value waiting for a message is tried again once every message here is.
+                while self._in_value and (message := self._frame(start)) is not None:
+                    body, start = message
+                    self._queue(body)
                 while self._messages and (item := self._item()) is not None:
                     yield item
             if not self._messages:
@@ -317,43 +331,62 @@ class StreamDecoder:
         self._messages.append(body)
 
     def _item(self) -> Item | None:
-        """The next value if its messages are all here; None (and no change) if not."""
-        self._taken = 0
-        self._defined = []
-        self._budget = MAX_VALUES
-        try:
-            item = self._decode_item()
-        except _NeedMore:
-            for tid in self._defined:
-                del self._types[tid]
-            return None
-        for _ in range(self._taken):
+        """The next item if its messages are all here; None (and no change) if not.
+
+        Definitions before a value are one whole message each (Go refuses extra data after
+        one), so each is decoded once and kept. A value whose interface goes on in a message
+        not yet here is decoded again from its first message when one arrives: at most
+        MAX_SPAN messages, all attempts on one budget, so the work stays linear in the bytes.
+        """
+        r = self._reader
+        while self._messages:
+            if not self._in_value:  # the head message is a definition or a value's first
+                r.buf, r.pos = self._messages[0], 0
+                self._budget = MAX_VALUES
+                try:
+                    tid = r.sint()
+                    if tid < 0:
+                        self._define(-tid, r)
+                        if r.remaining:
+                            raise GobError("extra data in buffer")
+                except GobError as exc:
+                    self._pop(1)
+                    return Item(None, error=str(exc))
+                if tid < 0:
+                    self._pop(1)
+                    continue
+                self._in_value = True
+            self._taken = 0
+            self._defined = []
+            try:
+                item = self._decode_value()
+            except _NeedMore:
+                for tid in self._defined:
+                    del self._types[tid]
+                return None
+            self._in_value = False
+            self._pop(self._taken)
+            return item
+        return None
+
+    def _pop(self, count: int) -> None:
+        for _ in range(count):
             self._queued -= len(self._messages.popleft())
-        return item
 
     def _next_message(self) -> None:
+        if self._taken >= MAX_SPAN:
+            raise FrameError(f"a value spans more than {MAX_SPAN} messages")
         if self._taken >= len(self._messages):
             raise _NeedMore
         self._reader.buf = self._messages[self._taken]
         self._reader.pos = 0
         self._taken += 1
 
-    def _decode_item(self) -> Item:
-        """Go's `decodeTypeSequence` then `decodeValue`: definitions, then one value."""
+    def _decode_value(self) -> Item:
+        """Go's `decodeValue`, its definitions already taken: the value's id, then the value."""
         r = self._reader
-        r.buf, r.pos = b"", 0
-        try:
-            while True:
-                if not r.remaining:
-                    self._next_message()
-                tid = r.sint()
-                if tid >= 0:
-                    break
-                self._define(-tid, r)
-                if r.remaining:
-                    raise GobError("extra data in buffer")
-        except GobError as exc:
-            return Item(None, error=str(exc))
+        self._next_message()
+        tid = r.sint()
         try:
             return Item(tid, self._top(tid, r))
         except GobError as exc:
@@ -406,7 +439,9 @@ class StreamDecoder:
         if self._budget < 0:
             raise GobError(f"gob: a value made of more than {MAX_VALUES} values")
         if tid == STRING:
-            return r.take(r.length("string")).decode("utf-8", "replace")
+            n = r.length("string")
+            self._budget -= n // _BYTES_PER_VALUE
+            return r.take(n).decode("utf-8", "replace")
         if tid == UINT:
             return r.uint()
         if tid == INT:
@@ -416,7 +451,9 @@ class StreamDecoder:
         if tid == FLOAT:
             return _float(r.uint())
         if tid == BYTES:
-            return r.take(r.length("[]byte"))
+            n = r.length("[]byte")
+            self._budget -= n // _BYTES_PER_VALUE
+            return r.take(n)
         if tid == COMPLEX:
             return complex(_float(r.uint()), _float(r.uint()))
         if tid == INTERFACE:
@@ -440,7 +477,9 @@ class StreamDecoder:
                 pairs.append((key, self._value(wire.elem, r, types, depth + 1)))
             return pairs
         if isinstance(wire, EncodedType):
-            return r.take(r.length("GobDecoder: data"))
+            n = r.length("GobDecoder: data")
+            self._budget -= n // _BYTES_PER_VALUE
+            return r.take(n)
         raise GobError("gob: bad data: undefined type <nil>")
 
     def _elements(

@@ -260,11 +260,7 @@ class JsonServerCodec:
         return self._decoder.pending
 
     def feed(self, data: bytes) -> Iterator[Call]:
-        try:
-            frames = self._decoder.feed(data)
-        except jsonrpc.FrameError as exc:
-            raise StreamError(str(exc)) from None
-        return (_json_call(frame) for frame in frames)
+        return (_json_call(frame) for frame in _json_frames(self._decoder, data))
 
     def args(self, call: Call, target: gob.GoStruct) -> dict[str, str]:
         """`params[0]` into `target`, keys matched to fields as Go's encoding/json matched them."""
@@ -353,11 +349,15 @@ class JsonClientCodec:
         return jsonrpc.request(method, arg, seq, context)
 
     def feed(self, data: bytes) -> Iterator[Reply]:
-        try:
-            frames = self._decoder.feed(data)
-        except jsonrpc.FrameError as exc:
-            raise StreamError(str(exc)) from None
         return (
             Reply(f.get("id"), f.get("result"), None if f.get("error") is None else str(f["error"]))
-            for f in frames
+            for f in _json_frames(self._decoder, data)
         )
+
+
+def _json_frames(decoder: jsonrpc.StreamDecoder, data: bytes) -> Iterator[dict[str, Any]]:
+    """The frames `data` completes; StreamError after those before bytes that cannot be read."""
+    try:
+        yield from decoder.feed(data)
+    except jsonrpc.FrameError as exc:
+        raise StreamError(str(exc)) from None
