@@ -144,8 +144,8 @@ async def rpc_call(system: LocalSystem, method: str, arg: object) -> dict[str, o
         writer.write(jsonrpc.request(method, arg, 1))
         decoder = jsonrpc.StreamDecoder()
         while chunk := await reader.read(65536):
-            if replies := decoder.feed(chunk):
-                return replies[0]
+            for reply in decoder.feed(chunk):
+                return reply
         return {}
     finally:
         writer.close()
