@@ -17,7 +17,7 @@ from logger_fixtures import RpcPeer
 from svckit import gob
 
 METHOD = "RPCServer.LogInfo"
-CAP, IDLE, READ, WRITE = 3, 3.0, 1.0, 1.0
+CAP, PER_ADDRESS, IDLE, READ, WRITE = 3, 2, 3.0, 1.0, 1.0
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +30,7 @@ def strict(secantus_url: str, mongo_database: str, logs_dir: Path) -> Iterator[S
             "RPC_PORT": str(free_port()),
             "GRPC_PORT": str(free_port()),
             "RPC_MAX_CONNECTIONS": str(CAP),
+            "RPC_MAX_CONNECTIONS_PER_ADDRESS": str(PER_ADDRESS),
             "RPC_IDLE_TIMEOUT": str(IDLE),
             "RPC_READ_TIMEOUT": str(READ),
             "RPC_WRITE_TIMEOUT": str(WRITE),
@@ -47,8 +48,9 @@ def strict(secantus_url: str, mongo_database: str, logs_dir: Path) -> Iterator[S
 async def connect(strict: ServiceProcess) -> Any:
     peers: list[RpcPeer] = []
 
-    async def open_peer(rcvbuf: int | None = None) -> RpcPeer:
+    async def open_peer(rcvbuf: int | None = None, source: str = "127.0.0.1") -> RpcPeer:
         sock = socket.socket()
+        sock.bind((source, 0))  # the whole 127/8 is loopback: other addresses, same machine
         if rcvbuf is not None:  # a small window, so that unread replies pile up at the server
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         sock.setblocking(False)
@@ -101,15 +103,29 @@ async def answered(peer: RpcPeer, name: str) -> dict[str, Any]:
 async def test_connections_beyond_the_cap_are_closed_at_once_and_room_is_made_by_a_close(
     connect: Any, strict: ServiceProcess
 ) -> None:
-    held = [await connect() for _ in range(CAP)]
+    held = [await connect(source=f"127.0.0.{n + 1}") for n in range(CAP)]
     for n, peer in enumerate(held):
         await answered(peer, f"cap-{n}")
-    extra = await connect()
+    extra = await connect(source="127.0.0.9")
     started = time.monotonic()
     assert await ends(extra, 2)
     assert time.monotonic() - started < 2
     await held[0].close()
     await await_for(lambda: served(connect), timeout=10, what="a connection served after a close")
+
+
+async def test_one_address_cannot_take_every_connection(
+    connect: Any, strict: ServiceProcess
+) -> None:
+    mine = [await connect() for _ in range(PER_ADDRESS)]
+    for n, peer in enumerate(mine):
+        await answered(peer, f"mine-{n}")
+    one_more = await connect()
+    started = time.monotonic()
+    assert await ends(one_more, 2)
+    assert time.monotonic() - started < 2
+    # Another client still gets in while the first holds all it may.
+    await answered(await connect(source="127.0.0.2"), "another-address")
 
 
 async def test_an_idle_connection_is_closed_after_the_idle_timeout(

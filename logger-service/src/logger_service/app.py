@@ -43,6 +43,7 @@ def build_app(settings: LoggerSettings) -> FastAPI:
 
             limits = Limits(
                 max_connections=settings.rpc_max_connections,
+                max_per_address=settings.rpc_max_connections_per_address,
                 idle_timeout=settings.rpc_idle_timeout,
                 read_timeout=settings.rpc_read_timeout,
                 max_buffered=settings.rpc_max_buffered,

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,8 @@ class Limits:
     """What one client may hold: connections, time idle or inside a request, unread replies."""
 
     max_connections: int = 1024
+    # One address may not take every connection: the rest of the world still gets in.
+    max_per_address: int = 64
     idle_timeout: float = 600.0
     read_timeout: float = 30.0
     max_buffered: int = 1024 * 1024
@@ -81,6 +84,7 @@ class RpcServer:
         self._limits = limits or Limits()
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[Any]] = set()
+        self._per_address: Counter[str] = Counter()
         self._refused = 0  # connections closed at the cap since the last log line about it
         self._refused_logged = 0.0
 
@@ -109,13 +113,19 @@ class RpcServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         limits = self._limits
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else "?"
         if len(self._connections) >= limits.max_connections:
             writer.transport.abort()
-            self._refuse(peer)
+            self._refuse(peer, "RPC_MAX_CONNECTIONS", limits.max_connections)
+            return
+        if self._per_address[address] >= limits.max_per_address:
+            writer.transport.abort()
+            self._refuse(peer, "RPC_MAX_CONNECTIONS_PER_ADDRESS", limits.max_per_address)
             return
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
+        self._per_address[address] += 1
         # Replies wait (and so, once every slot waits, does reading) while this much is unsent.
         writer.transport.set_write_buffer_limits(high=limits.max_buffered)
         writing = asyncio.Lock()
@@ -173,18 +183,22 @@ class RpcServer:
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
             self._connections.discard(task)
+            self._per_address[address] -= 1
+            if not self._per_address[address]:
+                del self._per_address[address]
 
-    def _refuse(self, peer: Any) -> None:
-        """One log line at most every 10 s for the connections closed at the cap."""
+    def _refuse(self, peer: Any, setting: str, most: int) -> None:
+        """One log line at most every 10 s for the connections closed at a cap."""
         self._refused += 1
         now = time.monotonic()
         if now - self._refused_logged >= 10:
             log.warning(
                 "RPC door: %d connection(s) closed at once (from %s, the last): %d open, "
-                "the most (RPC_MAX_CONNECTIONS)",
+                "the most (%s)",
                 self._refused,
                 peer,
-                self._limits.max_connections,
+                most,
+                setting,
             )
             self._refused, self._refused_logged = 0, now
 

@@ -37,6 +37,7 @@ class LoggerSettings(ServiceSettings):
     grpc_reflection: bool = True
     # The net/rpc door's bounds on one client (README: Settings).
     rpc_max_connections: int = Field(default=1024, ge=1)
+    rpc_max_connections_per_address: int = Field(default=64, ge=1)
     rpc_idle_timeout: float = Field(default=600.0, gt=0)
     rpc_read_timeout: float = Field(default=30.0, gt=0)
     rpc_max_buffered: int = Field(default=1024 * 1024, ge=1024)
