@@ -554,6 +554,14 @@ async def test_a_long_logger_outage_with_the_listener_restarted_many_times_dead_
             await asyncio.to_thread(listener.start)
         await await_for(all_held, 20, what="the listener holding the events")
         listener.kill()
+
+        async def all_returned() -> bool:
+            # The kill is over when the process is, but RabbitMQ returns the events only once
+            # it has seen the connection close: a get before then finds the queue empty.
+            declared = await (await channel.get_queue(names.queue)).declare()
+            return declared.message_count == len(ids) and declared.consumer_count == 0
+
+        await await_for(all_returned, 20, what="the killed listener's events back in the queue")
         queue = await channel.get_queue(names.queue)
         peeked = await queue.get(timeout=5)
         assert peeked is not None
