@@ -8,6 +8,7 @@ import itertools
 import json
 import re
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -31,6 +32,8 @@ from svckit.amqp import REASON_HEADER, Publisher
 
 Doc = dict[str, Any]
 PREFETCH = 16
+# The tests' cap on a body the listener parses (the default is the logger's 1 MiB).
+MAX_MESSAGE_SIZE = 256 * 1024
 # A status the sick logger never answers with: it keeps the request waiting instead.
 HANG = 0
 
@@ -48,6 +51,7 @@ def listener_process(
             "RETRY_MAX_DELAY": "0.5",
             # Longer than the logger's own store deadline, so an overloaded store answers 503 first.
             "LOGGER_TIMEOUT": "10",
+            "MAX_MESSAGE_SIZE": str(MAX_MESSAGE_SIZE),
             **names.env(),
             **env,
         },
@@ -235,6 +239,112 @@ async def test_poison_and_refused_events_are_dead_lettered_with_a_reason_and_the
     by_id = {m.message_id: m for m in collected}
     assert by_id[not_json].body == b"{not json"
     assert by_id[wrong_type].headers["x-original-routing-key"] == "log.WARNING"
+
+
+def _nested(depth: int) -> Any:
+    data: Any = "bottom"
+    for _ in range(depth):
+        data = [data]
+    return data
+
+
+# Each kind of poison: its body, its headers, and what its dead letter's reason says.
+LONG_KEY = "é" * 200  # 400 bytes: longer than an AMQP short string (a routing key) may be
+POISONS: dict[str, tuple[bytes, dict[str, Any], str]] = {
+    # json.loads recursed into RecursionError here, and the message was never settled.
+    "nested 100,000 deep": (b"[" * 100_000 + b"]" * 100_000, {}, "not valid JSON"),
+    # Its dead letter's key is taken from the header: too long for a routing key.
+    "a routing-key header over 255 bytes": (
+        b"{not json",
+        {"x-original-routing-key": LONG_KEY},
+        "not valid JSON",
+    ),
+    "not UTF-8": (b'{"name": "\xff\xfe", "data": "x"}', {}, "not valid JSON"),
+    "over MAX_MESSAGE_SIZE": (
+        json.dumps({"name": "huge", "data": "x" * MAX_MESSAGE_SIZE}).encode(),
+        {},
+        "more than MAX_MESSAGE_SIZE",
+    ),
+    # Parsed (under orjson's 1024 levels), but deeper than can be encoded again to forward.
+    "data nested 600 deep": (
+        json.dumps({"name": "deep", "data": _nested(600)}).encode(),
+        {},
+        "cannot be forwarded",
+    ),
+}
+
+
+async def test_poison_messages_are_all_dead_lettered_with_a_reason_and_the_good_ones_stored(
+    publisher: Publisher,
+    logs: AsyncCollection[Doc],
+    listener: ServiceProcess,
+    admin: tuple[AbstractRobustConnection, AbstractChannel],
+    names: RabbitNames,
+    run_id: str,
+) -> None:
+    """300 poison messages, each kind more than PREFETCH times, amid good ones: before, each
+    of the first two kinds was never settled and held a prefetch slot for good."""
+    _, channel = admin
+    exchange = await channel.get_exchange(names.exchange)
+    name = f"amid-poison-{run_id}"
+    expected: dict[str, str] = {}
+    good: list[str] = []
+    kinds = list(POISONS)
+    for start in range(0, 300, 20):
+        sends = []
+        for i in range(start, start + 20):
+            body, headers, reason = POISONS[kinds[i % len(kinds)]]
+            message_id = str(uuid.uuid4())
+            expected[message_id] = reason
+            message = aio_pika.Message(body, message_id=message_id, headers=headers)
+            sends.append(exchange.publish(message, "log.ERROR"))
+        await asyncio.gather(*sends)
+        good += await publish_many(publisher, name, 5)
+        # A good event with the overlong header: stored like any other.
+        good_id = str(uuid.uuid4())
+        body = json.dumps({"name": name, "data": "long header"}).encode()
+        headers = {"x-original-routing-key": LONG_KEY}
+        await exchange.publish(
+            aio_pika.Message(body, message_id=good_id, headers=headers), "log.INFO"
+        )
+        good.append(good_id)
+
+    docs = await wait_stored(logs, name, len(good), 60)
+    assert_each_once(docs, good)
+
+    letters: dict[str, AbstractIncomingMessage] = {}
+
+    async def all_dead() -> bool:
+        letters.update(
+            {m.message_id or "": m for m in await dead_letters(channel, names.dead_queue)}
+        )
+        return set(expected) <= set(letters)
+
+    await await_for(all_dead, 60, interval=0.2, what="300 dead letters")
+    assert not set(good) & set(letters), "a good event was dead-lettered"
+    for message_id, reason in expected.items():
+        assert reason in str(letters[message_id].headers[REASON_HEADER]), message_id
+    long_header = [m for m in letters.values() if m.body == b"{not json"]
+    assert long_header, "no dead letter of the long-header kind"
+    # Kept whole as a header; only the routing key of the dead letter's publish was cut.
+    assert all(m.headers["x-original-routing-key"] == LONG_KEY for m in long_header)
+
+    # Consumption goes on, nothing is held, and the metrics say why each went.
+    after = await publisher.publish("log.INFO", {"name": f"after-{name}", "data": "x"})
+    assert [d["event_id"] for d in await wait_stored(logs, f"after-{name}", 1, 20)] == [after]
+    assert http_status(listener.url + "/ready") == 200
+    metrics = await asyncio.to_thread(_metrics, listener.url)
+    assert _sample(metrics, "listener_messages_dead_lettered_total", 'reason="not_json"') >= 240
+    assert _sample(metrics, "listener_messages_dead_lettered_total", 'reason="too_large"') >= 60
+    assert _sample(metrics, "listener_messages_dead_lettered_total", 'reason="error"') == 0
+
+
+def _sample(metrics: str, name: str, label: str = "") -> float:
+    """The value of the metric's sample whose labels include `label` (0 when it has none)."""
+    for line in metrics.splitlines():
+        if line.startswith(name + "{") and label in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
 
 
 async def test_events_wait_while_the_logger_is_down_and_are_all_stored_when_it_is_back(
@@ -521,6 +631,56 @@ async def test_a_logger_without_post_logs_gets_every_event_one_by_one_after_one_
     assert await dead_letters(channel, sick.dead_queue) == []
 
 
+def _ready(url: str) -> tuple[int, str]:
+    """`/ready`'s status and message."""
+    try:
+        with urllib.request.urlopen(f"{url}/ready", timeout=5) as response:
+            return response.status, json.loads(response.read())["message"]
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())["message"]
+
+
+async def test_ready_names_a_consumer_stuck_on_a_delivery_and_the_gauge_counts_it(
+    sick_logger: SickLogger, rabbit_url: str, logs_dir: Path, run_id: str
+) -> None:
+    """A delivery whose handling does not move for STUCK_AFTER (here a logger that keeps the
+    forward waiting) turns `/ready` to 503 naming the consumer, until it moves again."""
+    stuck = RabbitNames.for_run(f"{run_id}.stuck")
+    svc = listener_process(
+        rabbit_url, sick_logger.url, stuck, logs_dir, STUCK_AFTER="1", LOGGER_TIMEOUT="4"
+    )
+    await asyncio.to_thread(svc.start)
+    pub = Publisher(rabbit_url, stuck.exchange)
+    try:
+        await pub.start()
+        await await_for(_connected(pub), 10, what="the publisher to connect")
+        sick_logger.calls.clear()
+        sick_logger.statuses[:] = [HANG]
+        await pub.publish("log.INFO", {"name": "waits", "data": "x"})
+
+        async def not_ready() -> str | None:
+            status, message = await asyncio.to_thread(_ready, svc.url)
+            return message if status == 503 else None
+
+        message = await await_for(not_ready, 20, interval=0.1, what="a 503")
+        assert message.startswith("not ready: consumer: stuck: 1 deliveries held"), message
+        metrics = await asyncio.to_thread(_metrics, svc.url)
+        assert _sample(metrics, "listener_deliveries_unacked") == 1
+
+        sick_logger.statuses[:] = [202]
+
+        async def ready_again() -> bool:
+            return (await asyncio.to_thread(_ready, svc.url))[0] == 200
+
+        await await_for(ready_again, 30, interval=0.1, what="/ready 200 once it moved")
+        metrics = await asyncio.to_thread(_metrics, svc.url)
+        assert _sample(metrics, "listener_deliveries_unacked") == 0
+    finally:
+        await pub.close()
+        await asyncio.to_thread(svc.stop)
+        await stuck.delete(rabbit_url)
+
+
 @pytest.mark.slow
 async def test_a_long_logger_outage_with_the_listener_restarted_many_times_dead_letters_nothing(
     publisher: Publisher,
@@ -554,6 +714,14 @@ async def test_a_long_logger_outage_with_the_listener_restarted_many_times_dead_
             await asyncio.to_thread(listener.start)
         await await_for(all_held, 20, what="the listener holding the events")
         listener.kill()
+
+        async def all_returned() -> bool:
+            # The kill is over when the process is, but RabbitMQ returns the events only once
+            # it has seen the connection close: a get before then finds the queue empty.
+            declared = await (await channel.get_queue(names.queue)).declare()
+            return declared.message_count == len(ids) and declared.consumer_count == 0
+
+        await await_for(all_returned, 20, what="the killed listener's events back in the queue")
         queue = await channel.get_queue(names.queue)
         peeked = await queue.get(timeout=5)
         assert peeked is not None

@@ -21,6 +21,7 @@ listener as real processes, the real RabbitMQ with this run's own names (deleted
 
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import tempfile
@@ -177,7 +178,7 @@ async def logger_alone(system: System, concurrency: int, seconds: float) -> benc
 
     async def post() -> None:
         entry = {"name": f"direct-{system.run}", "data": "x", "event_id": str(uuid.uuid4())}
-        answer = await client.write(entry)
+        answer = await client.write(json.dumps(entry).encode())
         if answer.verdict is not Verdict.STORED:
             raise RuntimeError(answer.detail)
 

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from svckit.app import create_app
 
+from listener_service import metrics
 from listener_service.consumer import Listener
 from listener_service.logger_client import LoggerClient
 from listener_service.settings import ListenerSettings
@@ -21,6 +22,8 @@ def build_app(settings: ListenerSettings) -> FastAPI:
         )
         listener = Listener(settings, logger)
         app.state.readiness.add("rabbitmq", listener.check)
+        app.state.readiness.add("consumer", listener.check_progress)
+        metrics.watch_unacked(listener.held.count)
         await listener.start()
         try:
             yield

@@ -15,6 +15,11 @@ Fate of a message (the README says the same):
   nothing, and the rest wait in the queue.
 Dead-lettered messages carry the reason in the `x-death-reason` header.
 
+No message's handling raises out of the consumer: a body over `max_message_size`, JSON that
+is invalid, not UTF-8 or nested too deep, and any error nothing here foresaw dead-letter the
+message with its reason; should even that publish fail, the message is rejected without
+requeue and RabbitMQ's own dead-lettering (the queue's `x-dead-letter-exchange`) takes it.
+
 Why the listener counts failures itself: RabbitMQ 3.10's quorum queues add one to a message's
 `x-delivery-count` on every return, a nack with requeue as much as the unacked messages of a
 channel or connection that closed, and `x-delivery-limit` dead-letters on that count. A
@@ -24,13 +29,14 @@ spent only where a failure is the message's own.
 """
 
 import asyncio
-import json
 import logging
+import time
 import uuid
 from typing import Any
 
 import aio_pika
 import aiormq
+import orjson
 from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
@@ -56,25 +62,55 @@ FAILURES_HEADER = "x-listener-failures"
 DELIVERY_COUNT = "x-delivery-count"
 ORIGINAL_EXCHANGE = "x-original-exchange"
 ORIGINAL_ROUTING_KEY = "x-original-routing-key"
+# An AMQP short string (a routing key) holds at most 255 bytes.
+SHORTSTR_MAX = 255
+# Longest `x-death-reason` we write (an exception's text may be anything).
+REASON_MAX = 1000
 
 
 class Poison(Exception):
-    """A message no logger can ever accept."""
+    """A message no logger can ever accept; `kind` labels the dead-letter metric."""
+
+    def __init__(self, reason: str, kind: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
 
 
-def log_entry(message: AbstractIncomingMessage) -> dict[str, Any]:
+def log_entry(message: AbstractIncomingMessage, max_size: int) -> dict[str, Any]:
     """The `POST /log` body for a message: its `name` and `data`, and its id as `event_id`."""
+    if len(message.body) > max_size:
+        raise Poison(
+            f"the body is {len(message.body)} bytes, more than MAX_MESSAGE_SIZE ({max_size})",
+            "too_large",
+        )
     try:
-        body = json.loads(message.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Poison(f"the body is not valid JSON: {exc}") from None
+        # orjson, not json: it refuses nesting deeper than 1024 where json recurses until
+        # RecursionError, and it refuses bytes that are not UTF-8.
+        body = orjson.loads(message.body)
+    except orjson.JSONDecodeError as exc:
+        raise Poison(f"the body is not valid JSON: {exc}", "not_json") from None
     if not isinstance(body, dict):
-        raise Poison("the body is not a JSON object")
+        raise Poison("the body is not a JSON object", "not_json")
     entry = {"name": body.get("name"), "data": body.get("data")}
     # A publisher without message ids (the original Go broker) gets at-least-once, not exactly-once.
     if message.message_id:
         entry["event_id"] = message.message_id
     return entry
+
+
+def encoded(entry: dict[str, Any]) -> bytes:
+    """The entry as JSON, each on its own: one that cannot be encoded fails alone, not the
+    batch it would have gone in."""
+    try:
+        return orjson.dumps(entry)
+    except orjson.JSONEncodeError as exc:
+        # orjson encodes at most 254 levels; the logger takes only strings there anyway.
+        raise Poison(f"the body cannot be forwarded: {exc}", "not_json") from None
+
+
+def shortstr(text: str) -> str:
+    """At most `SHORTSTR_MAX` bytes of UTF-8, cut at a character's boundary."""
+    return text.encode()[:SHORTSTR_MAX].decode(errors="ignore")
 
 
 def failures_so_far(message: AbstractIncomingMessage) -> int:
@@ -83,12 +119,15 @@ def failures_so_far(message: AbstractIncomingMessage) -> int:
     return count if isinstance(count, int) and count > 0 else 0
 
 
-def origin(message: AbstractIncomingMessage) -> dict[str, Any]:
+def origin(message: AbstractIncomingMessage) -> dict[str, str]:
     """Where the message was first published: kept on every copy (a retried copy comes back
-    through the default exchange, keyed by the queue's name)."""
+    through the default exchange, keyed by the queue's name). A header of another type than a
+    string is not ours, so the delivery's own exchange and key stand instead."""
+    exchange = message.headers.get(ORIGINAL_EXCHANGE)
+    key = message.headers.get(ORIGINAL_ROUTING_KEY)
     return {
-        ORIGINAL_EXCHANGE: message.headers.get(ORIGINAL_EXCHANGE, message.exchange or ""),
-        ORIGINAL_ROUTING_KEY: message.headers.get(ORIGINAL_ROUTING_KEY, message.routing_key or ""),
+        ORIGINAL_EXCHANGE: exchange if isinstance(exchange, str) else message.exchange or "",
+        ORIGINAL_ROUTING_KEY: key if isinstance(key, str) else message.routing_key or "",
     }
 
 
@@ -101,6 +140,49 @@ def queue_arguments(settings: ListenerSettings) -> dict[str, Any]:
         "x-dead-letter-strategy": "at-least-once",
         "x-overflow": "reject-publish",
     }
+
+
+class Held:
+    """The deliveries this listener holds (handed to it, not yet settled), each with when its
+    handling last moved: what the unacked gauge and the stuck check of `/ready` read."""
+
+    def __init__(self) -> None:
+        self._moved: dict[int, tuple[AbstractIncomingMessage, float]] = {}
+
+    def moved(self, message: AbstractIncomingMessage) -> None:
+        self._moved[id(message)] = (message, time.monotonic())
+
+    def ended(self, message: AbstractIncomingMessage) -> None:
+        """Its handler is done: settled, or its channel is gone (RabbitMQ took it back). One
+        left unsettled on a live channel stays counted, and shows as stuck."""
+        if message.processed or _channel_gone(message):
+            self._moved.pop(id(message), None)
+        else:
+            log.error("message %s was left unacknowledged", message.message_id)
+
+    def count(self) -> int:
+        self._forget_returned()
+        return len(self._moved)
+
+    def unmoved(self, seconds: float) -> tuple[int, float]:
+        """How many have not moved for `seconds`, and for how long the oldest has not."""
+        self._forget_returned()
+        now = time.monotonic()
+        ages = [now - moved for _, moved in self._moved.values() if now - moved >= seconds]
+        return len(ages), max(ages, default=0.0)
+
+    def _forget_returned(self) -> None:
+        # A closed channel's unacked deliveries went back to the queue.
+        for key, (message, _) in list(self._moved.items()):
+            if _channel_gone(message):
+                del self._moved[key]
+
+
+def _channel_gone(message: AbstractIncomingMessage) -> bool:
+    try:
+        return message.channel.is_closed
+    except aiormq.exceptions.ChannelInvalidStateError:
+        return True
 
 
 class Listener:
@@ -118,8 +200,9 @@ class Listener:
         self._starting: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._in_flight: set[asyncio.Task[Any]] = set()
+        self.held = Held()
         self._logger_down = False
-        self._forward: GroupCommit[dict[str, Any], Answer] = GroupCommit(
+        self._forward: GroupCommit[bytes, Answer] = GroupCommit(
             self._forward_batch, settings.batch_max, settings.forwards_in_flight
         )
 
@@ -170,32 +253,51 @@ class Listener:
         ):
             raise ConnectionError(f"not consuming {self.settings.queue}")
 
+    async def check_progress(self) -> None:
+        """For `/ready`: no delivery held without its handling moving for `stuck_after` s."""
+        stuck, oldest = self.held.unmoved(self.settings.stuck_after)
+        if stuck:
+            raise ServiceError(
+                503, f"stuck: {stuck} deliveries held without progress for {oldest:.0f} s"
+            )
+
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._in_flight.add(task)
+        self.held.moved(message)
         try:
             await self._handle(message)
+        except Exception as exc:
+            # A case nothing below foresaw: the message still gets a fate, and the consumer
+            # goes on (an escaped error would leave it unacked, holding a prefetch slot).
+            log.exception("handling %s failed", message.message_id)
+            if not message.processed:
+                reason = f"the listener failed on it: {type(exc).__name__}: {exc}"
+                await self._dead_letter(message, reason, failures_so_far(message), "error")
         finally:
             self._in_flight.discard(task)
+            self.held.ended(message)
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         s = self.settings
         failures = failures_so_far(message)
         metrics.consumed(message, retried=failures > 0)
         try:
-            entry = log_entry(message)
+            entry = log_entry(message, s.max_message_size)
+            # The logger records each entry in its own event's trace, even in a batch.
+            context: dict[str, str] = {}
+            propagate.inject(context)
+            if "traceparent" in context:
+                entry["traceparent"] = context["traceparent"]
+            body = encoded(entry)
         except Poison as exc:
-            await self._dead_letter(message, str(exc), failures)
+            await self._dead_letter(message, str(exc), failures, exc.kind)
             return
-        # The logger records each entry in its own event's trace, even when a batch carries it.
-        context: dict[str, str] = {}
-        propagate.inject(context)
-        if "traceparent" in context:
-            entry["traceparent"] = context["traceparent"]
         delay = s.retry_delay
         while True:
-            answer = await self._forward.submit(entry)
+            answer = await self._forward.submit(body)
+            self.held.moved(message)
             if answer.verdict is Verdict.STORED:
                 metrics.stored(message)
                 if self._logger_down:
@@ -205,7 +307,7 @@ class Listener:
                 return
             if answer.verdict is Verdict.REFUSED:
                 await self._dead_letter(
-                    message, f"the logger refused it: {answer.detail}", failures
+                    message, f"the logger refused it: {answer.detail}", failures, "refused"
                 )
                 return
             if answer.verdict is Verdict.UNAVAILABLE:
@@ -215,12 +317,13 @@ class Listener:
                 if await self._pause(delay):
                     await self._settle(message.nack(requeue=True))
                     return
+                self.held.moved(message)
                 delay = min(delay * 2, s.retry_max_delay)
                 continue
             failures += 1
             if failures >= s.max_deliveries:
                 reason = f"the logger failed it {failures} times, last: {answer.detail}"
-                await self._dead_letter(message, reason, failures)
+                await self._dead_letter(message, reason, failures, "failed")
                 return
             log.warning(
                 "forwarding %s failed (%d of %d): %s",
@@ -233,10 +336,11 @@ class Listener:
             if await self._pause(min(s.retry_delay * 2 ** (failures - 1), s.retry_max_delay)):
                 await self._settle(message.nack(requeue=True))
                 return
+            self.held.moved(message)
             await self._try_again_later(message, failures)
             return
 
-    async def _forward_batch(self, entries: list[dict[str, Any]]) -> list[Answer]:
+    async def _forward_batch(self, entries: list[bytes]) -> list[Answer]:
         metrics.forwarded(len(entries))
         return await self.logger.write_batch(entries)
 
@@ -249,15 +353,19 @@ class Listener:
         return True
 
     async def _settle(self, settling: Any) -> None:
-        """Ack or nack; on a lost channel the broker redelivers, which idempotency absorbs."""
+        """Ack, nack or reject; never raises. On a lost channel the broker redelivers, which
+        idempotency absorbs."""
         try:
             await settling
-        except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:
-            log.warning("could not settle a message (it will be redelivered): %s", exc)
+        except Exception as exc:
+            log.warning("could not settle a message (it will be redelivered): %r", exc)
 
-    def _copy(self, message: AbstractIncomingMessage, headers: dict[str, Any]) -> aio_pika.Message:
-        """The message as published anew, persistent, with `headers` added to its own."""
-        kept = {k: v for k, v in message.headers.items() if k != DELIVERY_COUNT}
+    def _copy(
+        self, message: AbstractIncomingMessage, headers: dict[str, Any], keep: bool = True
+    ) -> aio_pika.Message:
+        """The message as published anew, persistent, with `headers` added to its own (or, not
+        `keep`ing those, with `headers` alone)."""
+        kept = {k: v for k, v in message.headers.items() if k != DELIVERY_COUNT} if keep else {}
         return aio_pika.Message(
             message.body,
             headers={**kept, **headers},
@@ -274,13 +382,16 @@ class Listener:
         exchange: AbstractExchange | None,
         routing_key: str,
         headers: dict[str, Any],
+        keep: bool = True,
     ) -> bool:
-        """Publish a copy (confirmed) and ack the original; on failure, requeue it after
-        `retry_delay` (nothing is dropped, nothing is counted) and return False."""
+        """Publish a copy (confirmed) and ack the original; when RabbitMQ does not confirm it,
+        requeue the original after `retry_delay` (nothing is dropped, nothing is counted) and
+        return False. A copy that cannot be encoded raises, the original still unsettled."""
         assert exchange is not None
+        copy = self._copy(message, headers, keep)
         try:
             await amqp.publish_confirmed(
-                exchange, self._copy(message, headers), routing_key, self.settings.confirm_timeout
+                exchange, copy, shortstr(routing_key), self.settings.confirm_timeout
             )
         except ServiceError as exc:
             log.error("could not republish %s (requeued): %s", message.message_id, exc.message)
@@ -296,19 +407,47 @@ class Listener:
         await self._republish(message, self._requeue, self.settings.queue, headers)
 
     async def _dead_letter(
-        self, message: AbstractIncomingMessage, reason: str, failures: int
+        self, message: AbstractIncomingMessage, reason: str, failures: int, kind: str
     ) -> None:
-        """Publish a copy to the dead-letter exchange with the reason, then ack the original."""
-        headers = {**origin(message), amqp.REASON_HEADER: reason, FAILURES_HEADER: failures}
-        routing_key = str(headers[ORIGINAL_ROUTING_KEY])
-        if await self._republish(message, self._dead, routing_key, headers):
-            metrics.dead_lettered()
-            log.warning(
-                "dead-lettered %s to %s: %s",
-                message.message_id,
-                self.settings.dead_exchange,
-                reason,
-            )
+        """Publish a copy to the dead-letter exchange with the reason, then ack the original.
+        Never raises: a copy whose own headers cannot be published goes with ours alone; if
+        none can be, the original is rejected and the queue's own dead-lettering takes it
+        (RabbitMQ's `x-death` header then says `rejected`)."""
+        reason = reason[:REASON_MAX]
+        first = origin(message)
+        headers = {**first, amqp.REASON_HEADER: reason, FAILURES_HEADER: failures}
+        # The dead-letter exchange is a fanout: the key need only be a valid one.
+        routing_key = first[ORIGINAL_ROUTING_KEY]
+        for keep in (True, False):
+            try:
+                published = await self._republish(message, self._dead, routing_key, headers, keep)
+            except Exception as exc:
+                log.warning(
+                    "could not dead-letter %s %s: %r",
+                    message.message_id,
+                    "with its headers" if keep else "even without its headers",
+                    exc,
+                )
+                if message.processed:
+                    return
+                continue
+            if published:
+                metrics.dead_lettered(kind)
+                log.warning(
+                    "dead-lettered %s to %s: %s",
+                    message.message_id,
+                    self.settings.dead_exchange,
+                    reason,
+                )
+            return
+        metrics.dead_lettered(kind)
+        log.error(
+            "rejected %s for RabbitMQ to dead-letter (%s): %s",
+            message.message_id,
+            self.settings.dead_exchange,
+            reason,
+        )
+        await self._settle(message.reject(requeue=False))
 
     async def stop(self, grace: float) -> None:
         """Stop consuming, let in-flight messages finish (and be acked), then close."""

@@ -3,14 +3,13 @@ the listener must do about it."""
 
 import asyncio
 import enum
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
+import orjson
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +34,10 @@ PING_TIMEOUT = 1.0
 # A logger that has no `POST /logs` (the original Go one answers 404 or 405) is sent entries
 # one by one for this long before a batch is tried again (it may have been replaced by ours).
 NO_BATCHES_FOR = 60.0
+
+JSON = {"Content-Type": "application/json"}
+# Most bytes of an answer read: `POST /logs` of 1000 entries answers about 100 KB.
+ANSWER_MAX = 1024 * 1024
 
 # "Try later" answers: a gateway without its logger, or a logger without its store.
 UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
@@ -65,8 +68,9 @@ Exchange = list[Answer] | str
 def _message(text: str) -> str:
     """The envelope's message when the logger sent one, else the start of the body."""
     try:
-        body = json.loads(text)
-    except json.JSONDecodeError:
+        # orjson: a body nested deeper than 1024 is refused, not a RecursionError.
+        body = orjson.loads(text)
+    except orjson.JSONDecodeError:
         return text[:200]
     message = body.get("message") if isinstance(body, dict) else None
     return message if isinstance(message, str) else text[:200]
@@ -90,14 +94,15 @@ class LoggerClient:
             raise_for_status=False,
         )
 
-    async def write(self, entry: dict[str, Any]) -> Answer:
-        """`POST /log` of one entry."""
+    async def write(self, entry: bytes) -> Answer:
+        """`POST /log` of one entry (a JSON object, encoded)."""
         [answer] = await self._exchange(lambda: self._post(entry), 1)
         return answer
 
-    async def write_batch(self, entries: list[dict[str, Any]]) -> list[Answer]:
+    async def write_batch(self, entries: list[bytes]) -> list[Answer]:
         """Each entry's answer, in order: one `POST /logs` for them all (a lone entry goes by
-        `POST /log`, as ever); if the logger refuses the batch as a whole, each goes alone."""
+        `POST /log`, as ever); if the logger refuses the batch as a whole, each goes alone.
+        Entries come encoded, so one that cannot be encoded never fails the others."""
         if len(entries) == 1:
             return [await self.write(entries[0])]
         if time.monotonic() < self._no_batches_until:
@@ -119,16 +124,16 @@ class LoggerClient:
                 return [Answer(Verdict.UNAVAILABLE, f"{answer}, nor to /ping")] * n
         return answer
 
-    async def _post(self, entry: dict[str, Any]) -> Exchange:
+    async def _post(self, entry: bytes) -> Exchange:
         """The logger's answer, sorted; or, when none came, what happened instead."""
-        answer = await self._send("/log", entry)
+        answer = await self._send("/log", entry, 1)
         if isinstance(answer, tuple):
             status, text = answer
             return [_sorted(status, _message(text))]
         return answer
 
-    async def _post_batch(self, entries: list[dict[str, Any]]) -> Exchange:
-        answer = await self._send("/logs", entries)
+    async def _post_batch(self, entries: list[bytes]) -> Exchange:
+        answer = await self._send("/logs", b"[" + b",".join(entries) + b"]", len(entries))
         if not isinstance(answer, tuple):
             return answer
         status, text = answer
@@ -147,15 +152,17 @@ class LoggerClient:
             return await self._one_by_one(entries)
         return [_sorted(status, _message(text))] * len(entries)
 
-    async def _one_by_one(self, entries: list[dict[str, Any]]) -> list[Answer]:
+    async def _one_by_one(self, entries: list[bytes]) -> list[Answer]:
         return list(await asyncio.gather(*(self.write(entry) for entry in entries)))
 
-    async def _send(self, path: str, body: Any) -> tuple[int, str] | list[Answer] | str:
-        """The status and text of the logger's answer; a sorted answer for every entry when
-        the logger cannot be reached; or, when no answer came, what happened instead."""
+    async def _send(self, path: str, body: bytes, n: int) -> tuple[int, str] | list[Answer] | str:
+        """The status and text of the logger's answer; a sorted answer for each of the `n`
+        entries when the logger cannot be reached; or, when no answer came, what happened."""
         try:
-            async with self._http.post(f"{self.base_url}{path}", json=body) as response:
-                return response.status, await response.text(errors="replace")
+            async with self._http.post(
+                f"{self.base_url}{path}", data=body, headers=JSON
+            ) as response:
+                return response.status, (await _read_capped(response)).decode(errors="replace")
         except aiohttp.ClientConnectorError as exc:
             away = Answer(Verdict.UNAVAILABLE, f"{self.base_url}: {exc.strerror or exc}")
         except aiohttp.ConnectionTimeoutError:
@@ -165,7 +172,7 @@ class LoggerClient:
             return f"no answer within {self.timeout:g} s"
         except aiohttp.ClientError as exc:
             return str(exc) or type(exc).__name__
-        return [away] * (len(body) if isinstance(body, list) else 1)
+        return [away] * n
 
     async def _answers_ping(self) -> bool:
         try:
@@ -180,11 +187,23 @@ class LoggerClient:
         await self._http.close()
 
 
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
+    """The answer's body, cut after `ANSWER_MAX` bytes (a cut one is then not understood)."""
+    if response.content_length is not None and response.content_length <= ANSWER_MAX:
+        return await response.read()
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) >= ANSWER_MAX:
+            break
+    return bytes(body[:ANSWER_MAX])
+
+
 def _outcomes(text: str, n: int) -> list[Answer] | None:
     """Each entry's answer from a `POST /logs` 200, or None if the body is not one."""
     try:
-        data = json.loads(text).get("data")
-    except (json.JSONDecodeError, AttributeError):
+        data = orjson.loads(text).get("data")
+    except (orjson.JSONDecodeError, AttributeError):
         return None
     if not isinstance(data, list) or len(data) != n:
         return None

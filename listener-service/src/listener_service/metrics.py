@@ -2,9 +2,10 @@
 time from the broker's publish to the logger's stored answer."""
 
 import time
+from collections.abc import Callable
 
 from aio_pika.abc import AbstractIncomingMessage
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from svckit.amqp import PUBLISHED_AT_HEADER
 from svckit.metrics import service
 
@@ -16,7 +17,15 @@ REDELIVERED = Counter(
     ["service"],
 )
 DEAD_LETTERED = Counter(
-    "listener_messages_dead_lettered", "Messages sent to the dead-letter queue", ["service"]
+    "listener_messages_dead_lettered",
+    "Messages sent to the dead-letter queue, by reason: too_large, not_json, refused (by the "
+    "logger), failed (by the logger, MAX_DELIVERIES times), error (the listener's own)",
+    ["service", "reason"],
+)
+UNACKED = Gauge(
+    "listener_deliveries_unacked",
+    "Deliveries this listener holds: handed to it by RabbitMQ and not settled yet",
+    ["service"],
 )
 FORWARDED = Histogram(
     "listener_forward_batch_size",
@@ -48,8 +57,13 @@ def stored(message: AbstractIncomingMessage) -> None:
         LAG.labels(service()).observe(max(0.0, time.time() - message.timestamp.timestamp()))
 
 
-def dead_lettered() -> None:
-    DEAD_LETTERED.labels(service()).inc()
+def dead_lettered(reason: str) -> None:
+    DEAD_LETTERED.labels(service(), reason).inc()
+
+
+def watch_unacked(count: Callable[[], int]) -> None:
+    """The gauge reads `count` at each scrape."""
+    UNACKED.labels(service()).set_function(count)
 
 
 def forwarded(entries: int) -> None:

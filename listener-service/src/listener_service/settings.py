@@ -29,3 +29,8 @@ class ListenerSettings(ServiceSettings):
     retry_max_delay: float = Field(default=10.0, gt=0)
     # Deadline of the broker's confirm when a message is dead-lettered, in seconds.
     confirm_timeout: float = Field(default=5.0, gt=0)
+    # Largest body parsed (bytes); a larger one is dead-lettered. The logger's own limit.
+    max_message_size: int = Field(default=1024 * 1024, ge=1024)
+    # Seconds a held delivery may go without progress before `/ready` says the consumer is
+    # stuck: above the longest quiet step (a forward tried twice, a ping, a back-off).
+    stuck_after: float = Field(default=60.0, gt=0)
