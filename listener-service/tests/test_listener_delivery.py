@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
+import orjson
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from aiohttp import web
@@ -26,6 +27,7 @@ from devkit.proxy import TcpProxy
 from devkit.system import RabbitNames
 from devkit.wait import await_for, http_status, wait_for
 from listener_service.consumer import FAILURES_HEADER
+from listener_service.logger_client import LoggerClient, Verdict
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from svckit.amqp import REASON_HEADER, Publisher
@@ -409,6 +411,28 @@ async def test_a_backlog_goes_in_batches_each_message_meeting_its_own_fate(
     assert entries is not None
     # The backlog went in fewer forwards than messages: deliveries waiting went together.
     assert float(forwards[1]) < float(entries[1]) / 2
+
+
+async def test_a_batch_of_big_entries_goes_in_parts_the_logger_takes_whole(
+    listener: ServiceProcess, logger: ServiceProcess, logs: AsyncCollection[Doc]
+) -> None:
+    """40 entries of 60 KiB (2.4 MB, over the logger's 1 MiB body limit as one batch): the
+    client sends them in parts under it, so none is refused with 413 and sent one by one."""
+    name = f"big-{uuid.uuid4().hex[:8]}"
+    big = "x" * 60 * 1024
+    entries = [orjson.dumps({"name": name, "data": f"{i} {big}"}) for i in range(40)]
+    client = LoggerClient(logger.url, timeout=10, max_connections=4)
+    try:
+        answers = await client.write_batch(entries)
+    finally:
+        await client.close()
+    assert {answer.verdict for answer in answers} == {Verdict.STORED}
+    assert len(await stored(logs, name)) == 40
+    metrics = await asyncio.to_thread(_metrics, logger.url)
+    answered = r'http_server_requests_total\{[^}]*route="(/logs?)"[^}]*status="(\d+)"\} (\S+)'
+    counts = {(route, status): float(n) for route, status, n in re.findall(answered, metrics)}
+    assert ("/logs", "413") not in counts, counts
+    assert counts.get(("/logs", "200"), 0) >= 3, counts  # 2.4 MB in parts of at most 768 KiB
 
 
 async def _drained(channel: AbstractChannel, queue: str) -> bool:

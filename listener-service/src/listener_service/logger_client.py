@@ -35,6 +35,9 @@ PING_TIMEOUT = 1.0
 # one by one for this long before a batch is tried again (it may have been replaced by ours).
 NO_BATCHES_FOR = 60.0
 
+# A batch's body stays under the logger's 1 MiB body limit (a 413 would send it one by one):
+# entries of up to 64 KiB of data make a 100-entry batch up to ~6.5 MB.
+BATCH_BYTES = 768 * 1024
 JSON = {"Content-Type": "application/json"}
 # Most bytes of an answer read: `POST /logs` of 1000 entries answers about 100 KB.
 ANSWER_MAX = 1024 * 1024
@@ -47,6 +50,19 @@ UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
 class Answer:
     verdict: Verdict
     detail: str = ""
+
+
+def _within(entries: list[bytes], most: int) -> list[list[bytes]]:
+    """The entries in order, in groups of at most `most` bytes (an entry larger alone)."""
+    groups: list[list[bytes]] = [[]]
+    size = 0
+    for entry in entries:
+        if groups[-1] and size + len(entry) + 1 > most:
+            groups.append([])
+            size = 0
+        groups[-1].append(entry)
+        size += len(entry) + 1
+    return groups
 
 
 def _sorted(status: int, message: str) -> Answer:
@@ -105,6 +121,10 @@ class LoggerClient:
         Entries come encoded, so one that cannot be encoded never fails the others."""
         if len(entries) == 1:
             return [await self.write(entries[0])]
+        groups = _within(entries, BATCH_BYTES)
+        if len(groups) > 1:
+            answers = await asyncio.gather(*(self.write_batch(group) for group in groups))
+            return [answer for group in answers for answer in group]
         if time.monotonic() < self._no_batches_until:
             return await self._one_by_one(entries)
         return await self._exchange(lambda: self._post_batch(entries), len(entries))
