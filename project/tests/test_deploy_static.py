@@ -96,7 +96,9 @@ def debian_tool(name: str, package: str) -> str:
     """The path of a program from Debian's packages; a clear failure when it is missing."""
     found = shutil.which(name)
     if found is None:
-        pytest.fail(f"{name} is not installed: `apt-get install {package}` (.ci/run installs it)")
+        pytest.fail(
+            f"{name} is not installed: `apt-get install {package}` (`make -C project deps` installs it)"
+        )
     return found
 
 
@@ -129,6 +131,28 @@ services:
 def test_compose_file_passes_docker_compose_config() -> None:
     result = run([docker_compose(), "--file", str(COMPOSE_FILE), "config", "--quiet"])
     assert result.returncode == 0, result.stderr
+
+
+def test_the_labs_override_passes_docker_compose_config() -> None:
+    override = PROJECT / "lab" / "docker-compose.lab.yml"
+    cmd = [docker_compose(), "--file", str(COMPOSE_FILE), "--file", str(override), "config"]
+    result = run([*cmd, "--quiet"])
+    assert result.returncode == 0, result.stderr
+    # Only the images change: no service of its own, every stand-in named under our prefix.
+    services = yaml.safe_load(override.read_text())["services"]
+    assert set(services) <= set(load_compose()["services"])
+    for name, svc in services.items():
+        if "image" in svc:
+            assert svc["image"].startswith("go-micro-py-lab/"), name
+
+
+def test_jaeger_and_grafana_are_the_observability_profile_make_up_starts() -> None:
+    services = load_compose()["services"]
+    profiled = {name for name, svc in services.items() if "profiles" in svc}
+    assert profiled == {"jaeger", "grafana"}
+    assert all(services[n]["profiles"] == ["observability"] for n in profiled)
+    result = run(["make", "--no-print-directory", "-n", "-C", str(PROJECT), "up_build"])
+    assert "--profile observability" in result.stdout
 
 
 def test_compose_file_matches_the_compose_spec_schema() -> None:
@@ -323,9 +347,23 @@ def instructions(dockerfile: Path) -> list[tuple[str, str]]:
     return found
 
 
-@pytest.mark.parametrize("folder", SERVICES)
-def test_dockerfile_passes_hadolint(folder: str) -> None:
-    result = run([tool("hadolint"), "--no-color", str(ROOT / folder / "Dockerfile")])
+# Every Dockerfile in the repository: the services' and the offline lab's.
+DOCKERFILES = sorted(
+    str(p.relative_to(ROOT))
+    for p in ROOT.rglob("Dockerfile")
+    if not {".venv", "node_modules", ".git"} & set(p.parts)
+)
+
+
+def test_every_service_and_the_lab_has_a_dockerfile() -> None:
+    assert {f"{folder}/Dockerfile" for folder in SERVICES} | {"project/lab/Dockerfile"} <= set(
+        DOCKERFILES
+    )
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES)
+def test_dockerfile_passes_hadolint(dockerfile: str) -> None:
+    result = run([tool("hadolint"), "--no-color", str(ROOT / dockerfile)])
     findings = result.stdout + result.stderr
     assert result.returncode == 0, findings
     assert not result.stdout.strip(), findings
