@@ -97,7 +97,8 @@ def debian_tool(name: str, package: str) -> str:
     found = shutil.which(name)
     if found is None:
         pytest.fail(
-            f"{name} is not installed: `apt-get install {package}` (`make -C project deps` installs it)"
+            f"{name} is not installed: `apt-get install {package}`"
+            " (`make -C project deps` installs it)"
         )
     return found
 
