@@ -85,10 +85,12 @@ def instructions(dockerfile: Path) -> list[tuple[str, list[str]]]:
 
 
 def build_stage(dockerfile: Path) -> list[tuple[str, list[str]]]:
-    """The instructions of the first stage, where the venv is built."""
+    """The instructions of the stage named `build`, where the venv is built."""
     steps = instructions(dockerfile)
     starts = [i for i, (word, _) in enumerate(steps) if word == "FROM"]
-    return steps[starts[0] + 1 : starts[1]]
+    (first,) = [i for i in starts if steps[i][1][-2:] == ["AS", "build"]]
+    end = next((i for i in starts if i > first), len(steps))
+    return steps[first + 1 : end]
 
 
 class DockerIgnore:

@@ -97,7 +97,10 @@ def debian_tool(name: str, package: str) -> str:
     """The path of a program from Debian's packages; a clear failure when it is missing."""
     found = shutil.which(name)
     if found is None:
-        pytest.fail(f"{name} is not installed: `apt-get install {package}` (.ci/run installs it)")
+        pytest.fail(
+            f"{name} is not installed: `apt-get install {package}`"
+            " (`make -C project deps` installs it)"
+        )
     return found
 
 
@@ -130,6 +133,28 @@ services:
 def test_compose_file_passes_docker_compose_config() -> None:
     result = run([docker_compose(), "--file", str(COMPOSE_FILE), "config", "--quiet"])
     assert result.returncode == 0, result.stderr
+
+
+def test_the_labs_override_passes_docker_compose_config() -> None:
+    override = PROJECT / "lab" / "docker-compose.lab.yml"
+    cmd = [docker_compose(), "--file", str(COMPOSE_FILE), "--file", str(override), "config"]
+    result = run([*cmd, "--quiet"])
+    assert result.returncode == 0, result.stderr
+    # Only the images change: no service of its own, every stand-in named under our prefix.
+    services = yaml.safe_load(override.read_text())["services"]
+    assert set(services) <= set(load_compose()["services"])
+    for name, svc in services.items():
+        if "image" in svc:
+            assert svc["image"].startswith("go-micro-py-lab/"), name
+
+
+def test_jaeger_and_grafana_are_the_observability_profile_make_up_starts() -> None:
+    services = load_compose()["services"]
+    profiled = {name for name, svc in services.items() if "profiles" in svc}
+    assert profiled == {"jaeger", "grafana"}
+    assert all(services[n]["profiles"] == ["observability"] for n in profiled)
+    result = run(["make", "--no-print-directory", "-n", "-C", str(PROJECT), "up_build"])
+    assert "--profile observability" in result.stdout
 
 
 def test_compose_file_matches_the_compose_spec_schema() -> None:
@@ -383,9 +408,23 @@ def instructions(dockerfile: Path) -> list[tuple[str, str]]:
     return found
 
 
-@pytest.mark.parametrize("folder", SERVICES)
-def test_dockerfile_passes_hadolint(folder: str) -> None:
-    result = run([tool("hadolint"), "--no-color", str(ROOT / folder / "Dockerfile")])
+# Every Dockerfile in the repository: the services' and the offline lab's.
+DOCKERFILES = sorted(
+    str(p.relative_to(ROOT))
+    for p in ROOT.rglob("Dockerfile")
+    if not {".venv", "node_modules", ".git"} & set(p.parts)
+)
+
+
+def test_every_service_and_the_lab_has_a_dockerfile() -> None:
+    assert {f"{folder}/Dockerfile" for folder in SERVICES} | {"project/lab/Dockerfile"} <= set(
+        DOCKERFILES
+    )
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES)
+def test_dockerfile_passes_hadolint(dockerfile: str) -> None:
+    result = run([tool("hadolint"), "--no-color", str(ROOT / dockerfile)])
     findings = result.stdout + result.stderr
     assert result.returncode == 0, findings
     assert not result.stdout.strip(), findings
@@ -427,11 +466,14 @@ def test_dockerfile_copies_every_workspace_members_pyproject_before_the_first_sy
 def test_dockerfile_follows_the_image_recipe(folder: str) -> None:
     package = SERVICES[folder][0]
     steps = instructions(ROOT / folder / "Dockerfile")
+    # The base images are build arguments (the offline lab swaps them); users get the defaults.
+    defaults = dict(args.split("=", 1) for word, args in steps if word == "ARG" and "=" in args)
+    assert defaults["PYTHON_IMAGE"] == "python:3.11-slim-bookworm"
+    assert re.fullmatch(r"ghcr\.io/astral-sh/uv:\d+\.\d+\.\d+", defaults["UV_IMAGE"])
     froms = [args for word, args in steps if word == "FROM"]
-    assert froms
-    assert all(f.startswith("python:3.11-slim") for f in froms)
+    assert froms == ["${UV_IMAGE} AS uv", "${PYTHON_IMAGE} AS build", "${PYTHON_IMAGE}"]
     copies = [args for word, args in steps if word == "COPY"]
-    assert re.match(r"--from=ghcr\.io/astral-sh/uv:\d+\.\d+\.\d+ /uv /bin/$", copies[0])
+    assert copies[0] == "--from=uv /uv /bin/"
     syncs = [args for word, args in steps if word == "RUN" and "uv sync" in args]
     assert len(syncs) == 2
     for sync in syncs:

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from devkit.browser import chromium
+from devkit.browser import BUTTONS, chromium
 from devkit.net import answers
 from devkit.system import LocalSystem
 from devkit.wait import await_for
@@ -27,27 +27,6 @@ from pymongo import AsyncMongoClient
 
 # Seven processes start one after another; on a busy 2-core machine that takes a minute or two.
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
-
-OK = "Response from broker service: "
-# Element id → (the Output line, the payload's log data or None, a value the Received JSON holds)
-BUTTONS: dict[str, tuple[str, str | None, str]] = {
-    "brokerBtn": (OK + "Hit the broker", None, '"message": "Hit the broker"'),
-    "authBrokerBtn": (OK + "Authenticated!", None, '"email": "admin@example.com"'),
-    "logBtn": (OK + "Processed payload via RPC:event", "Some kind of data", '"error": false'),
-    "mailBtn": (OK + "Message sent to you@there.com", None, '"error": false'),
-    "logGBtn": (OK + "logged", "Some kind of gRPC data", '"message": "logged"'),
-    "logHttpBtn": (OK + "logged", "Some kind of HTTP data", '"message": "logged"'),
-    "logRpcBtn": (
-        OK + "Processed payload via RPC:event",
-        "Some kind of RPC data",
-        '"message": "Processed payload via RPC:event"',
-    ),
-    "logRabbitBtn": (
-        OK + "logged via RabbitMQ",
-        "Some kind of RabbitMQ data",
-        '"message": "logged via RabbitMQ"',
-    ),
-}
 
 
 def alive(pid: int) -> bool:

@@ -6,6 +6,28 @@ from collections.abc import AsyncIterator
 
 from playwright.async_api import Browser, async_playwright
 
+OK = "Response from broker service: "
+# The test page's buttons, for every test that clicks them: element id → (the Output line, the
+# payload's log data or None, a value the Received JSON holds).
+BUTTONS: dict[str, tuple[str, str | None, str]] = {
+    "brokerBtn": (OK + "Hit the broker", None, '"message": "Hit the broker"'),
+    "authBrokerBtn": (OK + "Authenticated!", None, '"email": "admin@example.com"'),
+    "logBtn": (OK + "Processed payload via RPC:event", "Some kind of data", '"error": false'),
+    "mailBtn": (OK + "Message sent to you@there.com", None, '"error": false'),
+    "logGBtn": (OK + "logged", "Some kind of gRPC data", '"message": "logged"'),
+    "logHttpBtn": (OK + "logged", "Some kind of HTTP data", '"message": "logged"'),
+    "logRpcBtn": (
+        OK + "Processed payload via RPC:event",
+        "Some kind of RPC data",
+        '"message": "Processed payload via RPC:event"',
+    ),
+    "logRabbitBtn": (
+        OK + "logged via RabbitMQ",
+        "Some kind of RabbitMQ data",
+        '"message": "logged via RabbitMQ"',
+    ),
+}
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
