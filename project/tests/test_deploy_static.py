@@ -296,6 +296,13 @@ def test_metrics_are_served_to_prometheus_alone_and_prometheus_scrapes_every_ser
         assert networks_of(services[name]).keys() & prometheus.keys(), name
 
 
+def test_grpc_reflection_is_off_wherever_the_logger_is_deployed() -> None:
+    assert load_compose()["services"]["logger-service"]["environment"]["GRPC_REFLECTION"] == "false"
+    [logger] = [t for name, t in pod_templates() if name == "logger-service"]
+    env = {e["name"]: e.get("value") for e in logger["spec"]["containers"][0]["env"]}
+    assert env["GRPC_REFLECTION"] == "false"
+
+
 def test_every_service_sends_its_traces_to_jaeger_under_its_compose_name() -> None:
     services = load_compose()["services"]
     for folder in SERVICES:
