@@ -102,7 +102,7 @@ async def authenticate(
         LOGINS.labels(service(), "busy").inc()
         raise
     finally:
-        await attempt.end(failed=failed)
+        await use.limiter.end(attempt, failed=failed)
     if failed or user is None:
         LOGINS.labels(service(), "invalid").inc()
         log.info("failed login for %s from %s", credentials.email, address)

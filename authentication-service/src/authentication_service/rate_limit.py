@@ -61,17 +61,12 @@ def client_of(address: str) -> str:
 @dataclass
 class Attempt:
     """One login's standing with the limiter: refused (`wait` seconds, the `limit` in the way),
-    or let through after `delay` seconds; `end` records it and frees its places."""
+    or let through after `delay` seconds, holding its `reserved` places until it ends."""
 
-    limiter: "FailureLimiter"
     keys: dict[str, tuple[str, ...]]
     refused: tuple[int, str] | None = None
     delay: float = 0.0
     reserved: list[str] = field(default_factory=list)
-
-    async def end(self, *, failed: bool) -> None:
-        """Record a failure in every window, then give back the places reserved."""
-        await self.limiter._end(self, failed=failed)
 
 
 class FailureLimiter:
@@ -115,7 +110,7 @@ class FailureLimiter:
 
     async def begin(self, address: str, email: str) -> Attempt:
         """Reserve this attempt's place under each limit, or say which one is in the way."""
-        attempt = Attempt(self, self._keys(address, email))
+        attempt = Attempt(self._keys(address, email))
         try:
             async with asyncio.timeout(self._timeout):
                 await self._reserve(attempt)
@@ -123,14 +118,15 @@ class FailureLimiter:
             log.warning("rate-limit storage failed, not limiting: %r", exc)
             attempt.refused, attempt.delay = None, 0.0
         if attempt.refused is not None:
-            await self._end(attempt, failed=False)
+            await self.end(attempt, failed=False)
         return attempt
 
     async def _reserve(self, attempt: Attempt) -> None:
         for kind in REFUSING:
             item, key = self._items[kind], attempt.keys[kind]
             counter = self._in_flight(kind, key)
-            # Atomic in either storage: concurrent attempts each see their own number.
+            # Atomic in either storage: concurrent attempts each see their own number. (A count
+            # that lapsed while attempts were in flight ends below zero: hence at least 1.)
             in_flight = await self.storage.incr(counter, _IN_FLIGHT_TTL, 1)
             attempt.reserved.append(counter)
             if not await self._limiter.test(item, *key, cost=max(1, in_flight)):
@@ -141,7 +137,8 @@ class FailureLimiter:
         if not await self._limiter.test(account, *attempt.keys["account"]):
             attempt.delay = self._account_delay
 
-    async def _end(self, attempt: Attempt, *, failed: bool) -> None:
+    async def end(self, attempt: Attempt, *, failed: bool) -> None:
+        """Record a failure in every window, then give back the places the attempt held."""
         reserved, attempt.reserved = attempt.reserved, []
         try:
             async with asyncio.timeout(self._timeout):
