@@ -241,3 +241,20 @@ async def test_postgres_missing_at_start_is_503_and_ready_says_why(start_app: St
         503,
         "database is unavailable: not connected yet",
     )
+
+
+async def test_an_email_near_1_mib_is_400_at_once_before_any_address_parsing(
+    svc: Running,
+) -> None:
+    # As long as the body limit (1 MiB) lets through.
+    body = {"email": "a" * ((1 << 20) - 100) + "@example.com", "password": "x"}
+    before = svc.checks()
+    async with svc.client() as c:
+        started = time.perf_counter()
+        r = await c.post("/authenticate", json=body)
+        took = time.perf_counter() - started
+    assert r.status_code == 400
+    assert r.json()["message"].startswith("email: not an email address: longer than 254")
+    assert svc.checks() == before
+    # email-validator spent most of a second on this; the JSON parse alone is milliseconds.
+    assert took < 0.2

@@ -5,6 +5,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from limits import parse
 from svckit.app import create_app
 from svckit.backoff import retry_forever
 
@@ -26,11 +27,13 @@ def build_app(settings: AuthSettings) -> FastAPI:
                 timeout=settings.db_timeout,
                 pool_size=settings.db_pool_size,
             ),
-            passwords=PasswordChecker(settings.bcrypt_threads),
+            passwords=PasswordChecker(settings.bcrypt_threads, settings.bcrypt_queue),
             limiter=FailureLimiter(
                 settings.rate_limit_storage,
-                per_address=settings.login_failures_per_ip,
-                per_email=settings.login_failures_per_email,
+                per_address=parse(settings.login_failures_per_ip),
+                per_address_and_account=parse(settings.login_failures_per_ip_and_email),
+                per_account=parse(settings.login_failures_per_email),
+                account_delay=settings.login_account_delay,
                 namespace=settings.rate_limit_namespace,
                 timeout=settings.rate_limit_timeout,
             ),

@@ -1,5 +1,6 @@
 """The HTTP door: `POST /authenticate`; routes only, the parts live in the app's state."""
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Annotated
@@ -14,8 +15,8 @@ from svckit.go_json import GoModel
 from svckit.metrics import service
 
 from authentication_service.activity import ActivityLog
-from authentication_service.metrics import LOGINS, REFUSALS
-from authentication_service.passwords import PasswordChecker
+from authentication_service.metrics import DELAYS, LOGINS, REFUSALS
+from authentication_service.passwords import PasswordChecker, PasswordsBusy
 from authentication_service.rate_limit import FailureLimiter
 from authentication_service.store import UserStore
 
@@ -67,7 +68,10 @@ def client_address(request: Request) -> str:
         400: {"model": Envelope, "description": "the body is not valid"},
         401: {"model": Envelope, "description": "invalid credentials"},
         429: {"model": Envelope, "description": "too many failed logins (Retry-After)"},
-        503: {"model": Envelope, "description": "the database is unavailable"},
+        503: {
+            "model": Envelope,
+            "description": "the database is unavailable, or too many logins at once (Retry-After)",
+        },
     },
 )
 async def authenticate(
@@ -75,18 +79,31 @@ async def authenticate(
 ) -> JSONResponse:
     """Check the credentials: 202 with the user, or 401 `invalid credentials` either way."""
     address = client_address(request)
-    limited = await use.limiter.retry_after(address, credentials.email)
-    if limited is not None:
-        wait, limit = limited
+    attempt = await use.limiter.begin(address, credentials.email)
+    if attempt.refused is not None:
+        wait, limit = attempt.refused
         REFUSALS.labels(service(), limit).inc()
         LOGINS.labels(service(), "refused").inc()
         raise ServiceError(
             429, f"too many failed logins; try again in {wait} s", {"Retry-After": str(wait)}
         )
-    user = await use.store.find_by_email(credentials.email)
-    valid = await use.passwords.matches(credentials.password, user.password if user else None)
-    if user is None or not valid:
-        await use.limiter.record_failure(address, credentials.email)
+    failed = False
+    try:
+        if attempt.delay:
+            DELAYS.labels(service()).inc()
+            await asyncio.sleep(attempt.delay)
+        with use.passwords.admitted():
+            user = await use.store.find_by_email(credentials.email)
+            valid = await use.passwords.matches(
+                credentials.password, user.password if user else None
+            )
+        failed = user is None or not valid
+    except PasswordsBusy:
+        LOGINS.labels(service(), "busy").inc()
+        raise
+    finally:
+        await use.limiter.end(attempt, failed=failed)
+    if failed or user is None:
         LOGINS.labels(service(), "invalid").inc()
         log.info("failed login for %s from %s", credentials.email, address)
         raise ServiceError(401, "invalid credentials")

@@ -1,10 +1,12 @@
 """bcrypt checks as Go's `golang.org/x/crypto/bcrypt` makes them, off the event loop.
 
 Each check runs in a worker thread (bcrypt releases the GIL) behind a semaphore sized to the
-cores, so logins use every core while the event loop stays free to answer `/ping`.
+cores, so logins use every core while the event loop stays free to answer `/ping`. The wait
+for a thread is bounded: a login that would queue behind a full line gets 503 at once.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -12,11 +14,12 @@ import secrets
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import bcrypt
+from svckit.errors import ServiceError
 from svckit.metrics import service
 
 from authentication_service.metrics import PASSWORD_CHECK
@@ -68,11 +71,23 @@ def cost_of(hashed: bytes) -> int | None:
     return int(match.group(1))
 
 
-class PasswordChecker:
-    """Checks passwords against stored hashes; `checks` counts the checks made, by cost."""
+class PasswordsBusy(ServiceError):
+    """Every bcrypt thread is busy and the line before them is full: 503, try again shortly."""
 
-    def __init__(self, threads: int = 0) -> None:
+    def __init__(self) -> None:
+        super().__init__(503, "too many logins at once; try again shortly", {"Retry-After": "1"})
+
+
+class PasswordChecker:
+    """Checks passwords against stored hashes; `checks` counts the checks made, by cost.
+
+    At most `threads` checks run and `queue` more wait; `admitted()` refuses the next one.
+    """
+
+    def __init__(self, threads: int = 0, queue: int = 16) -> None:
         self.threads = threads or cores()
+        self.capacity = self.threads + queue
+        self.admitted_now = 0
         self._slots = asyncio.Semaphore(self.threads)
         self._pool = ThreadPoolExecutor(
             self.threads, thread_name_prefix="bcrypt", initializer=_yield_to_the_event_loop
@@ -84,6 +99,18 @@ class PasswordChecker:
         """Make the stand-in hash an unknown email is checked against (Go's `$2a$` format)."""
         secret = secrets.token_urlsafe(32).encode()
         self._stand_in = await self._run(bcrypt.hashpw, secret, bcrypt.gensalt(cost, b"2a"))
+
+    @contextlib.contextmanager
+    def admitted(self) -> Iterator[None]:
+        """A place in line for one login's check, taken before its database lookup, so a full
+        line costs the refused login nothing; PasswordsBusy when there is none."""
+        if self.admitted_now >= self.capacity:
+            raise PasswordsBusy
+        self.admitted_now += 1
+        try:
+            yield
+        finally:
+            self.admitted_now -= 1
 
     async def matches(self, password: str, hashed: str | None) -> bool:
         """Exactly one bcrypt check: against `hashed`, or against the stand-in when there is no

@@ -2,12 +2,13 @@
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from svckit.errors import ServiceError
 
 from authentication_service.dsn import Target
@@ -50,11 +51,14 @@ SELECT id, email, first_name, last_name, password, user_active, created_at, upda
 FROM public.users WHERE email = $1
 """
 
-# A dropped or refused connection: worth one more try on a fresh connection from the pool.
+# A dropped or refused connection: worth one more try on a newly opened connection.
 _CONNECTION_ERRORS = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,
+    # A connection whose server said "terminating connection" while it sat idle, before the
+    # socket's end reached us: asyncpg refuses to use it ("another operation is in progress").
+    asyncpg.InternalClientError,
     OSError,
 )
 
@@ -197,18 +201,26 @@ class UserStore:
         )
 
     async def _select_one(self, pool: asyncpg.Pool) -> None:
-        async with pool.acquire(timeout=self.timeout) as conn:
-            await conn.fetchval("SELECT 1")
+        await self._read(pool, lambda conn: conn.fetchval("SELECT 1"))
 
     async def _lookup(self, pool: asyncpg.Pool, email: str) -> asyncpg.Record | None:
+        return await self._read(pool, lambda conn: conn.fetchrow(FIND_BY_EMAIL, email))
+
+    async def _read(
+        self, pool: asyncpg.Pool, query: Callable[[PoolConnectionProxy], Awaitable[T]]
+    ) -> T:
+        """`query` on a connection from the pool; on one the server has closed, once more on a
+        newly opened one (a read, so trying it twice is harmless)."""
         try:
             async with pool.acquire(timeout=self.timeout) as conn:
-                return await conn.fetchrow(FIND_BY_EMAIL, email)
+                return await query(conn)
         except _CONNECTION_ERRORS as exc:
-            # A connection that died while idle (PostgreSQL restarted): one fresh try.
-            log.info("retrying a lookup on a fresh connection: %r", exc)
+            # PostgreSQL restarted or ended our backends: it ended the idle ones too, and the
+            # pool would notice each only when it hands it out. Replace them all at once.
+            log.info("a connection was lost; reopening the pool's connections: %r", exc)
+            await pool.expire_connections()
             async with pool.acquire(timeout=self.timeout) as conn:
-                return await conn.fetchrow(FIND_BY_EMAIL, email)
+                return await query(conn)
 
     async def _by_deadline(self, work: Coroutine[Any, Any, T]) -> T:
         """The result of `work` within the deadline, else 503 at the deadline.
