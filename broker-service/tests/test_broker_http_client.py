@@ -18,6 +18,12 @@ async def envelope(request: web.Request) -> web.Response:
     )
 
 
+async def busy(_: web.Request) -> web.Response:
+    return web.json_response(
+        {"error": True, "message": "busy"}, status=503, headers={"Retry-After": "1"}
+    )
+
+
 async def bare(request: web.Request) -> web.Response:
     return web.Response(status=int(request.match_info["status"]), text="oops")
 
@@ -33,6 +39,7 @@ async def server() -> AsyncIterator[str]:
     app.router.add_post("/envelope/{status}", envelope)
     app.router.add_post("/bare/{status}", bare)
     app.router.add_post("/slow", slow)
+    app.router.add_post("/busy", busy)
     runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
     port = free_port()
@@ -71,6 +78,15 @@ async def test_a_downstream_5xx_envelope_keeps_its_class_and_names_the_service(
     with pytest.raises(ServiceError) as err:
         await Downstream(pool, "mail-service", server, 2).post(f"/envelope/{status}", {})
     assert (err.value.status, err.value.message) == (expected, f"mail-service: said {status}")
+
+
+async def test_a_busy_downstream_s_503_with_retry_after_stays_503_and_keeps_the_wait(
+    pool: HttpPool, server: str
+) -> None:
+    with pytest.raises(ServiceError) as err:
+        await Downstream(pool, "authentication-service", server, 2).post("/busy", {})
+    assert (err.value.status, err.value.message) == (503, "authentication-service: busy")
+    assert err.value.headers == {"Retry-After": "1"}
 
 
 @pytest.mark.parametrize("status", [200, 404, 500])

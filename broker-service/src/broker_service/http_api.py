@@ -21,6 +21,7 @@ from broker_service.rpc_client import log_info
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Envelope, "description": "the body is malformed or a field is wrong"},
     502: {"model": Envelope, "description": "a downstream refused or failed"},
+    503: {"model": Envelope, "description": "a downstream is busy (Retry-After) or unavailable"},
     504: {"model": Envelope, "description": "a downstream did not answer in time"},
 }
 

@@ -146,6 +146,9 @@ class Downstream:
             # a 429's wait travels with it.
             headers = {"Retry-After": retry_after} if retry_after else None
             raise ServiceError(status, message, headers)
+        if status == 503 and retry_after:
+            # Busy, not broken (auth's bcrypt line is full, say): the wait travels with it.
+            raise ServiceError(503, f"{self.name}: {message}", {"Retry-After": retry_after})
         # A failure further down the chain: keep the class, name who said it.
         raise ServiceError(504 if status == 504 else 502, f"{self.name}: {message}")
 
