@@ -131,7 +131,9 @@ class Doors(Callers):
             reply = await rpc_call(
                 self.system, "RPCServer.LogInfo", {"Name": WRITE_NAME, "Data": data}
             )
-            return reply.get("error") is None, str(reply.get("error") or reply.get("result"))
+            # No reply at all (the door closed the connection) is no acknowledgement.
+            acknowledged = "result" in reply and reply.get("error") is None
+            return acknowledged, str(reply.get("error") or reply.get("result") or "no reply")
 
         return self._timed("logger net/rpc write", write(), data)
 

@@ -27,7 +27,9 @@ def build_app(settings: AuthSettings) -> FastAPI:
                 timeout=settings.db_timeout,
                 pool_size=settings.db_pool_size,
             ),
-            passwords=PasswordChecker(settings.bcrypt_threads, settings.bcrypt_queue),
+            passwords=PasswordChecker(
+                settings.bcrypt_threads, settings.bcrypt_queue, settings.bcrypt_per_client
+            ),
             limiter=FailureLimiter(
                 settings.rate_limit_storage,
                 per_address=parse(settings.login_failures_per_ip),

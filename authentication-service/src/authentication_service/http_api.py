@@ -17,7 +17,7 @@ from svckit.metrics import service
 from authentication_service.activity import ActivityLog
 from authentication_service.metrics import DELAYS, LOGINS, REFUSALS
 from authentication_service.passwords import PasswordChecker, PasswordsBusy
-from authentication_service.rate_limit import FailureLimiter
+from authentication_service.rate_limit import FailureLimiter, client_of
 from authentication_service.store import UserStore
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ async def authenticate(
         if attempt.delay:
             DELAYS.labels(service()).inc()
             await asyncio.sleep(attempt.delay)
-        with use.passwords.admitted():
+        with use.passwords.admitted(client_of(address)):
             user = await use.store.find_by_email(credentials.email)
             valid = await use.passwords.matches(
                 credentials.password, user.password if user else None

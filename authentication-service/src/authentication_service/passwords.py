@@ -81,13 +81,17 @@ class PasswordsBusy(ServiceError):
 class PasswordChecker:
     """Checks passwords against stored hashes; `checks` counts the checks made, by cost.
 
-    At most `threads` checks run and `queue` more wait; `admitted()` refuses the next one.
+    At most `threads` checks run and `queue` more wait; `admitted()` refuses the next one, and
+    the next one of a client that already holds `per_client` places, so that one client's
+    burst never stands between everyone else and a thread.
     """
 
-    def __init__(self, threads: int = 0, queue: int = 16) -> None:
+    def __init__(self, threads: int = 0, queue: int = 16, per_client: int = 0) -> None:
         self.threads = threads or cores()
         self.capacity = self.threads + queue
+        self.per_client = per_client or self.threads
         self.admitted_now = 0
+        self._held: Counter[str] = Counter()
         self._slots = asyncio.Semaphore(self.threads)
         self._pool = ThreadPoolExecutor(
             self.threads, thread_name_prefix="bcrypt", initializer=_yield_to_the_event_loop
@@ -101,16 +105,21 @@ class PasswordChecker:
         self._stand_in = await self._run(bcrypt.hashpw, secret, bcrypt.gensalt(cost, b"2a"))
 
     @contextlib.contextmanager
-    def admitted(self) -> Iterator[None]:
+    def admitted(self, client: str) -> Iterator[None]:
         """A place in line for one login's check, taken before its database lookup, so a full
-        line costs the refused login nothing; PasswordsBusy when there is none."""
-        if self.admitted_now >= self.capacity:
+        line costs the refused login nothing; PasswordsBusy when there is none, or when
+        `client` already holds its share."""
+        if self.admitted_now >= self.capacity or self._held[client] >= self.per_client:
             raise PasswordsBusy
         self.admitted_now += 1
+        self._held[client] += 1
         try:
             yield
         finally:
             self.admitted_now -= 1
+            self._held[client] -= 1
+            if not self._held[client]:
+                del self._held[client]
 
     async def matches(self, password: str, hashed: str | None) -> bool:
         """Exactly one bcrypt check: against `hashed`, or against the stand-in when there is no
