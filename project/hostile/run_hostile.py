@@ -16,14 +16,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
-import asyncio
-import os
-import tempfile
 import time
-import uuid
 
-from devkit.fixtures import DEFAULT_PG, DEFAULT_RABBIT, drop_database
-from devkit.net import answers
+from devkit.suite import run_suite
 from devkit.system import LocalSystem
 from svckit import dsn
 
@@ -57,40 +52,16 @@ def main() -> int:
     parser.add_argument("-k", dest="word", help="only the attacks whose name has this word")
     parser.add_argument("--out", type=Path, default=REPORT, help="the report's path")
     args = parser.parse_args()
-    admin = os.environ.get("TEST_PG_DSN", DEFAULT_PG)
-    rabbit_url = os.environ.get("TEST_RABBIT_URL", DEFAULT_RABBIT)
-    for what, (host, port) in {
-        "PostgreSQL": dsn.first_address(dsn.parse(admin)),
-        "RabbitMQ": ("127.0.0.1", 5672),
-    }.items():
-        if not answers(host, port):
-            progress(f"{what} does not answer on {host}:{port}: start it first (see README.md)")
-            return 1
-    run_id = uuid.uuid4().hex[:8]
     chosen = [
         a for a in scenarios.attacks() if args.word is None or args.word.lower() in a.name.lower()
     ]
-    database = f"users_hostile_{run_id}"
-    work = Path(tempfile.mkdtemp(prefix="hostile-"))
-    system = LocalSystem(
-        name="hostile",
-        run_id=run_id,
-        postgres_dsn=dsn.with_database(admin, database),
-        mongo_database=f"logs_hostile_{run_id}",
-        rabbit_url=rabbit_url,
-        work=work,
-        faults=True,
-        env=scenarios.SYSTEM_ENV,
-    )
-    progress(f"starting the system (logs in {work})")
+    progress(f"{len(chosen)} attacks")
     began = time.monotonic()
-    try:
-        system.start()
-        progress(f"the system is up ({time.monotonic() - began:.0f} s); {len(chosen)} attacks")
-        outcomes = asyncio.run(run_all(system, chosen))
-    finally:
-        system.stop()
-        asyncio.run(drop_database(admin, database))
+    outcomes = run_suite(
+        "hostile", scenarios.SYSTEM_ENV, progress, lambda system, _: run_all(system, chosen)
+    )
+    if outcomes is None:
+        return 1
     report.write(args.out, outcomes, took=time.monotonic() - began)
     progress(f"wrote {args.out}")
     return 1 if any(o.problems for o in outcomes) else 0
