@@ -27,9 +27,7 @@ def build_app(settings: AuthSettings) -> FastAPI:
                 timeout=settings.db_timeout,
                 pool_size=settings.db_pool_size,
             ),
-            passwords=PasswordChecker(
-                settings.bcrypt_threads, settings.bcrypt_queue, settings.bcrypt_per_client
-            ),
+            passwords=PasswordChecker(settings.bcrypt_threads, settings.bcrypt_queue),
             limiter=FailureLimiter(
                 settings.rate_limit_storage,
                 per_address=parse(settings.login_failures_per_ip),

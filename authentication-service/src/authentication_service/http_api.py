@@ -92,10 +92,10 @@ async def authenticate(
         if attempt.delay:
             DELAYS.labels(service()).inc()
             await asyncio.sleep(attempt.delay)
-        with use.passwords.admitted(client_of(address)):
+        with use.passwords.admitted():
             user = await use.store.find_by_email(credentials.email)
             valid = await use.passwords.matches(
-                credentials.password, user.password if user else None
+                credentials.password, user.password if user else None, client_of(address)
             )
         failed = user is None or not valid
     except PasswordsBusy:

@@ -22,6 +22,7 @@ import bcrypt
 from svckit.errors import ServiceError
 from svckit.metrics import service
 
+from authentication_service.fair_line import FairLine
 from authentication_service.metrics import PASSWORD_CHECK
 
 T = TypeVar("T")
@@ -81,18 +82,16 @@ class PasswordsBusy(ServiceError):
 class PasswordChecker:
     """Checks passwords against stored hashes; `checks` counts the checks made, by cost.
 
-    At most `threads` checks run and `queue` more wait; `admitted()` refuses the next one, and
-    the next one of a client that already holds `per_client` places, so that one client's
-    burst never stands between everyone else and a thread.
+    At most `threads` checks run and `queue` more wait; `admitted()` refuses the next one. The
+    waiting checks take the threads in turn by client (`FairLine`), so one client's burst
+    never stands between everyone else and a thread.
     """
 
-    def __init__(self, threads: int = 0, queue: int = 16, per_client: int = 0) -> None:
+    def __init__(self, threads: int = 0, queue: int = 16) -> None:
         self.threads = threads or cores()
         self.capacity = self.threads + queue
-        self.per_client = per_client or self.threads
         self.admitted_now = 0
-        self._held: Counter[str] = Counter()
-        self._slots = asyncio.Semaphore(self.threads)
+        self._slots = FairLine(self.threads)
         self._pool = ThreadPoolExecutor(
             self.threads, thread_name_prefix="bcrypt", initializer=_yield_to_the_event_loop
         )
@@ -105,25 +104,21 @@ class PasswordChecker:
         self._stand_in = await self._run(bcrypt.hashpw, secret, bcrypt.gensalt(cost, b"2a"))
 
     @contextlib.contextmanager
-    def admitted(self, client: str) -> Iterator[None]:
+    def admitted(self) -> Iterator[None]:
         """A place in line for one login's check, taken before its database lookup, so a full
-        line costs the refused login nothing; PasswordsBusy when there is none, or when
-        `client` already holds its share."""
-        if self.admitted_now >= self.capacity or self._held[client] >= self.per_client:
+        line costs the refused login nothing; PasswordsBusy when there is none."""
+        if self.admitted_now >= self.capacity:
             raise PasswordsBusy
         self.admitted_now += 1
-        self._held[client] += 1
         try:
             yield
         finally:
             self.admitted_now -= 1
-            self._held[client] -= 1
-            if not self._held[client]:
-                del self._held[client]
 
-    async def matches(self, password: str, hashed: str | None) -> bool:
+    async def matches(self, password: str, hashed: str | None, client: str = "") -> bool:
         """Exactly one bcrypt check: against `hashed`, or against the stand-in when there is no
-        user (or the stored value is not a bcrypt hash), so every failure costs the same."""
+        user (or the stored value is not a bcrypt hash), so every failure costs the same;
+        `client` (an address) takes its turn for a thread."""
         if not self._stand_in:
             raise RuntimeError("PasswordChecker.prepare() has not run")
         stored = (hashed or "").encode("ascii", "replace")
@@ -134,13 +129,18 @@ class PasswordChecker:
                 log.warning("a stored password is not a bcrypt hash; that login fails")
             stored, cost = self._stand_in, cost_of(self._stand_in)
         self.checks[cost or 0] += 1
-        ok = await self._run(bcrypt.checkpw, password_bytes(password), stored)
+        ok = await self._run(bcrypt.checkpw, password_bytes(password), stored, client)
         return ok and real
 
-    async def _run(self, fn: Callable[[bytes, bytes], T], data: bytes, salt: bytes) -> T:
+    async def _run(
+        self, fn: Callable[[bytes, bytes], T], data: bytes, salt: bytes, client: str = ""
+    ) -> T:
         with PASSWORD_CHECK.labels(service()).time():
-            async with self._slots:
+            await self._slots.acquire(client)
+            try:
                 return await asyncio.get_running_loop().run_in_executor(self._pool, fn, data, salt)
+            finally:
+                self._slots.release()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

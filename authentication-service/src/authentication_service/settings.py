@@ -22,9 +22,6 @@ class AuthSettings(ServiceSettings):
     bcrypt_threads: int = 0
     # Checks that may wait for a thread; one more is answered 503 at once.
     bcrypt_queue: int = Field(16, ge=0)
-    # Places in that line (running or waiting) one client may hold at once; 0 means one per
-    # thread. Its next login is answered 503 at once: one burst never fills the line.
-    bcrypt_per_client: int = Field(0, ge=0)
     # Cost of the stand-in hash an unknown email is checked against: match your stored hashes.
     bcrypt_cost: int = 12
     # Failed logins allowed per client address (any account) and per address and account
