@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aio_pika
 import grpc
 import httpx
 import pytest
@@ -174,6 +175,19 @@ def logs(secantus_url: str, mongo_database: str) -> Iterator[Collection[Doc]]:
     client: MongoClient[Doc] = MongoClient(secantus_url, tz_aware=True)
     yield client[mongo_database]["logs"]
     client.close()
+
+
+@pytest.fixture
+async def probe(
+    broker_proc: ServiceProcess, rabbit_url: str
+) -> AsyncIterator[aio_pika.abc.AbstractQueue]:
+    """A private queue bound to every `log.*` key of the run's exchange."""
+    connection = await aio_pika.connect(rabbit_url)
+    channel = await connection.channel()
+    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+    await queue.bind(broker_proc.env["EXCHANGE"], "log.*")
+    yield queue
+    await connection.close()
 
 
 @pytest.fixture

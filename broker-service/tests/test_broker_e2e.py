@@ -7,14 +7,12 @@ catcher's mailbox, or a probe queue bound to the run's exchange.
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aio_pika
 import httpx
 import pytest
 from devkit.mail import Catcher
-from devkit.process import ServiceProcess
 from devkit.wait import await_for
 from pymongo.collection import Collection
 
@@ -173,19 +171,6 @@ async def test_concurrent_rpc_logs_all_arrive(
     assert [r.status_code for r in replies] == [202] * 60
     count = await asyncio.to_thread(logs.count_documents, {"name": batch})
     assert count == 60
-
-
-@pytest.fixture
-async def probe(
-    broker_proc: ServiceProcess, rabbit_url: str
-) -> AsyncIterator[aio_pika.abc.AbstractQueue]:
-    """A private queue bound to every `log.*` key of the run's exchange."""
-    connection = await aio_pika.connect(rabbit_url)
-    channel = await connection.channel()
-    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-    await queue.bind(broker_proc.env["EXCHANGE"], "log.*")
-    yield queue
-    await connection.close()
 
 
 async def test_log_rabbit_publishes_a_persistent_message_and_the_listener_stores_it(

@@ -27,19 +27,6 @@ NAME_MAX, DATA_MAX = 256, 64 * 1024
 ROUTES = ["/handle", "/log-http", "/log-rpc", "/log-grpc", "/log-rabbit"]
 
 
-@pytest.fixture
-async def probe(
-    broker_proc: ServiceProcess, rabbit_url: str
-) -> AsyncIterator[aio_pika.abc.AbstractQueue]:
-    """A private queue bound to every `log.*` key of the run's exchange."""
-    connection = await aio_pika.connect(rabbit_url)
-    channel = await connection.channel()
-    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-    await queue.bind(broker_proc.env["EXCHANGE"], "log.*")
-    yield queue
-    await connection.close()
-
-
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize(
     ("field", "size"), [("name", NAME_MAX + 1), ("data", DATA_MAX + 1)], ids=["name", "data"]

@@ -1,12 +1,12 @@
 """The codec reads a byte stream the way Go's json.Decoder does, and any bytes quickly."""
 
-import itertools
 import json
 import time
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from devkit.fuzz import BUDGET, FUZZ, chunks, mutated
+from hypothesis import given
 from hypothesis import strategies as st
 from svckit import jsonrpc
 from svckit.jsonrpc import FrameError, StreamDecoder, request, response
@@ -54,33 +54,6 @@ def test_oversized_frame_raises() -> None:
 
 # Fuzzing: any bytes, in any chunks, come out as objects or FrameError, never another
 # exception, within BUDGET seconds (how long one connection may hold the loop).
-BUDGET = 1.0
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
-
-
-def chunks(data: bytes, cuts: list[int]) -> list[bytes]:
-    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
-    return [data[a:b] for a, b in itertools.pairwise(points)]
-
-
-@st.composite
-def mutated(draw: st.DrawFn, base: bytes) -> bytes:
-    """`base` with a few bytes replaced, inserted, deleted or repeated."""
-    data = bytearray(base)
-    for _ in range(draw(st.integers(0, 6))):
-        at = draw(st.integers(0, len(data)))
-        match draw(st.sampled_from(["set", "insert", "delete", "repeat"])):
-            case "set" if at < len(data):
-                data[at] = draw(st.integers(0, 255))
-            case "insert":
-                data[at:at] = draw(st.binary(min_size=1, max_size=8))
-            case "delete":
-                del data[at : at + draw(st.integers(1, 8))]
-            case "repeat":
-                data[at:at] = data[at : at + draw(st.integers(1, 64))] * draw(st.integers(1, 50))
-    return bytes(data)
-
-
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),

@@ -6,12 +6,12 @@ logger-service/tests/test_logger_go_peer.py and broker-service/tests/test_broker
 """
 
 import contextlib
-import itertools
 import time
 from collections.abc import Callable
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from devkit.fuzz import BUDGET, FUZZ, chunks, mutated
+from hypothesis import given
 from hypothesis import strategies as st
 from svckit import gob
 from svckit.netrpc import INVALID_REQUEST, REQUEST, RESPONSE, RPC_PAYLOAD
@@ -334,33 +334,6 @@ def test_a_large_value_read_again_for_each_late_message_costs_time_linear_in_its
 
 # Fuzzing: any bytes, in any chunks, come out as values, values with Go's error or FrameError,
 # never another exception, within BUDGET seconds (how long one connection may hold the loop).
-BUDGET = 1.0
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
-
-
-def chunks(data: bytes, cuts: list[int]) -> list[bytes]:
-    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
-    return [data[a:b] for a, b in itertools.pairwise(points)]
-
-
-@st.composite
-def mutated(draw: st.DrawFn, base: bytes) -> bytes:
-    """`base` with a few bytes replaced, inserted, deleted or repeated."""
-    data = bytearray(base)
-    for _ in range(draw(st.integers(0, 6))):
-        at = draw(st.integers(0, len(data)))
-        match draw(st.sampled_from(["set", "insert", "delete", "repeat"])):
-            case "set" if at < len(data):
-                data[at] = draw(st.integers(0, 255))
-            case "insert":
-                data[at:at] = draw(st.binary(min_size=1, max_size=8))
-            case "delete":
-                del data[at : at + draw(st.integers(1, 8))]
-            case "repeat":
-                data[at:at] = data[at : at + draw(st.integers(1, 64))] * draw(st.integers(1, 50))
-    return bytes(data)
-
-
 GO_STREAM = (
     GO_REQUEST_0 + GO_PAYLOAD + GO_REQUEST_1 + GO_RESPONSE + GO_STRING + GO_EMPTY_STRING
 ) + GO_EMPTY_STRUCT
