@@ -6,6 +6,7 @@ No Docker engine runs here, so each file goes through the validator its tool wou
 promtool), and the ports and names in every file are checked against docs/contracts.md.
 """
 
+import ast
 import ipaddress
 import json
 import re
@@ -499,6 +500,60 @@ def test_dockerfile_follows_the_image_recipe(folder: str) -> None:
     exposed = sorted(int(p) for word, args in steps if word == "EXPOSE" for p in args.split())
     assert exposed == sorted(contract()[compose_name(folder)][1])
     assert steps[-1] == ("CMD", f'["python", "-m", "{package}"]')
+
+
+# --- What ships and what does not ----------------------------------------------------------
+# The top level (proto, svckit, the services) is what an image holds; project/tools is what runs,
+# tests and measures it. Nothing that ships may need a tool, and the launcher needs no test kit.
+
+
+def member_name(folder: str) -> str:
+    return str(tomllib.loads((ROOT / folder / "pyproject.toml").read_text())["project"]["name"])
+
+
+def locked_closure(name: str) -> set[str]:
+    """Every package `name` needs at run time, as uv.lock resolves it (itself included)."""
+    locked = tomllib.loads((ROOT / "uv.lock").read_text())["package"]
+    needs = {p["name"]: {d["name"] for d in p.get("dependencies", [])} for p in locked}
+    seen, todo = set(), [name]
+    while todo:
+        if (current := todo.pop()) not in seen:
+            seen.add(current)
+            todo.extend(needs.get(current, ()))
+    return seen
+
+
+def imported_roots(src: Path) -> set[str]:
+    """The top-level modules the code under `src` imports."""
+    roots = set()
+    for path in src.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                roots |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                roots.add(node.module.split(".")[0])
+    return roots
+
+
+SHIPPED = sorted(m for m in workspace_members() if "/" not in m)
+TOOLS = sorted(m for m in workspace_members() if "/" in m)
+
+
+def test_every_workspace_member_ships_at_the_top_level_or_is_a_tool() -> None:
+    assert set(SHIPPED) == {"proto", "svckit", *SERVICES}
+    assert {str(Path(m).parent) for m in TOOLS} == {"project/tools"}
+
+
+@pytest.mark.parametrize("folder", SHIPPED)
+def test_what_ships_needs_nothing_from_project_tools(folder: str) -> None:
+    tools = {member_name(m) for m in TOOLS}
+    assert not locked_closure(member_name(folder)) & tools
+    assert not imported_roots(ROOT / folder / "src") & {t.replace("-", "_") for t in tools}
+
+
+def test_the_launcher_needs_nothing_from_devkit() -> None:
+    assert "devkit" not in locked_closure("launcher")
+    assert "devkit" not in imported_roots(ROOT / "project/tools/launcher/src")
 
 
 # --- Kubernetes ------------------------------------------------------------------------------

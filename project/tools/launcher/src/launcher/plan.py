@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from devkit.mongo import secantus_argv
-
 from launcher import prometheus
 from launcher.probes import DEFAULT_RABBIT_URL
+from launcher.secantus import secantus_argv
 from launcher.settings import LauncherSettings
 
 

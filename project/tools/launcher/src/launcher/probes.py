@@ -2,18 +2,38 @@
 stand-ins. Each missing one gives a single line saying where we looked and how to start it."""
 
 import asyncio
+import contextlib
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from devkit.net import answers
 from svckit import dsn
 
 DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=users"
 DEFAULT_RABBIT_URL = "amqp://guest:guest@127.0.0.1:5672/"
 COMPOSE = "docker compose -f project/docker-compose.yml up -d"
+
+
+def answers(host: str, port: int, timeout: float = 0.5) -> bool:
+    """Whether something accepts a connection there within `timeout` seconds.
+
+    A `host` starting with `/` is a directory holding a Unix socket, as libpq names one
+    (`/var/run/postgresql` and 5432 → `/var/run/postgresql/.s.PGSQL.5432`).
+    """
+    if host.startswith("/"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            try:
+                s.connect(str(Path(host) / f".s.PGSQL.{port}"))
+            except OSError:
+                return False
+            return True
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
+        return True
+    return False
 
 
 @dataclass(frozen=True)

@@ -6,37 +6,13 @@ The launcher runs it when no MongoDB answers, and the tests run one per session,
 
 import contextlib
 import subprocess
-import sys
 from pathlib import Path
+
+# The command line lives in the launcher, which runs it too and must not need devkit.
+from launcher.secantus import secantus_argv as secantus_argv
 
 from devkit.net import answers, free_port
 from devkit.wait import wait_for
-
-
-def secantus_argv(
-    host: str, port: int, data: Path, *, cache_size: str = "256M", log_level: str = "WARNING"
-) -> list[str]:
-    """The command line of a standalone SecantusDB keeping its data in `data`.
-
-    Standalone: in its default replica-set mode every insert also feeds an oplog, and the
-    insert rate falls as a collection grows (measured: 900/s at 800 documents, 140/s at 6,400).
-    """
-    return [
-        sys.executable,
-        "-m",
-        "secantus",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--storage-path",
-        str(data),
-        "--standalone",
-        "--cache-size",
-        cache_size,
-        "--log-level",
-        log_level,
-    ]
 
 
 class SecantusProcess:

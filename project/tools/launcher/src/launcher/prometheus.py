@@ -33,7 +33,7 @@ def config(targets: dict[str, str], rabbitmq: str | None) -> str:
             f'    static_configs:\n      - targets: ["{rabbitmq}"]\n'
         )
     return (
-        "# Written by the launcher at each start (project/packages/launcher/prometheus.py).\n"
+        "# Written by the launcher at each start (project/tools/launcher/prometheus.py).\n"
         "global:\n  scrape_interval: 5s\n  scrape_timeout: 4s\n\nscrape_configs:\n" + "".join(jobs)
     )
 
