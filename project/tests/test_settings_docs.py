@@ -2,7 +2,9 @@
 
 import importlib
 import inspect
+import pkgutil
 
+import svckit
 from devkit import settings_docs
 from pydantic_settings import BaseSettings
 
@@ -13,8 +15,9 @@ def test_every_settings_table_matches_its_classes() -> None:
 
 
 def test_every_settings_class_has_a_table() -> None:
-    # Every `src/<package>/settings.py` of the workspace, and the entry caps beside them.
-    modules = ["svckit.entries"] + [
+    # Every `src/<package>/settings.py` of the workspace, and every svckit module (the log
+    # entry's caps are settings too).
+    modules = [f"svckit.{info.name}" for info in pkgutil.iter_modules(svckit.__path__)] + [
         f"{path.parent.name}.settings"
         for path in settings_docs.REPO_ROOT.glob("**/src/*/settings.py")
         if ".venv" not in path.parts

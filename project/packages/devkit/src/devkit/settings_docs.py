@@ -84,7 +84,11 @@ def rows(cls: type[BaseSettings]) -> Iterator[str]:
 
 
 def table(classes: str) -> str:
-    lines = ["| env var | default | meaning |", "| --- | --- | --- |"]
+    lines = [
+        f"<!-- written by `{COMMAND}` from the classes' Field(description=...): edit those -->",
+        "| env var | default | meaning |",
+        "| --- | --- | --- |",
+    ]
     for dotted in classes.split():
         lines.extend(rows(_load(dotted)))
     return "\n".join(lines) + "\n"
