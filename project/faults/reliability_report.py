@@ -90,7 +90,7 @@ def render(outcomes: list[Outcome], took: float) -> str:
         "restarts it) and SIGSTOPped (hung, not dead; SIGCONT ends it) in turn.",
         "",
         "While a fault is on, a caller per route calls it every 0.3 s through the broker "
-        "(`POST /`, `/handle` auth, mail and log (JSON-RPC), `/log-http`, `/log-grpc`, "
+        "(`POST /`, `/handle` auth, mail and log (net/rpc), `/log-http`, `/log-grpc`, "
         "`/log-rabbit`, `GET /logs`) and the front-end's page. A call is *in time* when it got "
         f"an HTTP answer within its deadline plus {SLACK:g} s; the broker's deadlines here: "
         f"{deadlines}, `LOGGER_TIMEOUT={LOGGER_TIMEOUT:g}` (the defaults are longer; mail's "

@@ -10,34 +10,80 @@ from svckit.settings import ServiceSettings
 
 class AuthSettings(ServiceSettings):
     port: int = 8081
-    # PostgreSQL, as libpq keywords (the original's form) or a postgresql:// URI.
-    dsn: str = "host=127.0.0.1 port=5432 user=postgres dbname=users"
-    # Deadline of one database call (a connection from the pool included).
-    db_timeout: float = 2.0
-    db_pool_size: int = 10
-    logger_url: str = "http://127.0.0.1:8084"
-    # Deadline of the call recording a login with the logger; a late logger never denies one.
-    logger_timeout: float = 1.0
-    # Threads (and concurrent checks) for bcrypt; 0 means one per core.
-    bcrypt_threads: int = 0
-    # Checks that may wait for a thread; one more is answered 503 at once.
-    bcrypt_queue: int = Field(16, ge=0)
-    # Cost of the stand-in hash an unknown email is checked against: match your stored hashes.
-    bcrypt_cost: int = 12
-    # Failed logins allowed per client address (any account) and per address and account
-    # (429 over either), and per account from all addresses (over it: a delay, never 429), in
-    # `limits` notation; the README's threat model explains the numbers.
-    login_failures_per_ip: str = "10/minute"
-    login_failures_per_ip_and_email: str = "10/hour"
-    login_failures_per_email: str = "30/hour"
-    # Seconds every attempt at an account over its limit waits before it is answered.
-    login_account_delay: float = Field(1.0, ge=0, le=5)
-    # Where failures are counted: memory:// (this process) or redis://host:port/db (shared).
-    rate_limit_storage: str = "memory://"
-    # Prefix of the counters' keys, so deployments can share one Redis.
-    rate_limit_namespace: str = "authentication"
-    # Deadline of one rate-limit storage call; on failure the login proceeds unlimited.
-    rate_limit_timeout: float = 0.5
+    dsn: str = Field(
+        "host=127.0.0.1 port=5432 user=postgres dbname=users",
+        description="PostgreSQL, in libpq keyword form or as a `postgresql://` URI. The"
+        " original's `host=postgres port=5432 user=postgres password=password dbname=users"
+        " sslmode=disable timezone=UTC connect_timeout=5` works as it is: unknown keywords such"
+        " as `timezone` become session settings, as Go's pgx made them. The database is created"
+        " if missing",
+    )
+    db_timeout: float = Field(
+        2.0,
+        description="seconds one database call may take, a connection from the pool included;"
+        " also the connect timeout unless the DSN has `connect_timeout`",
+    )
+    db_pool_size: int = Field(10, description="connections in the pool at most")
+    logger_url: str = Field(
+        "http://127.0.0.1:8084", description="the logger service (its `POST /log`)"
+    )
+    logger_timeout: float = Field(
+        1.0,
+        description="seconds the login record may take before it is given up; a late logger"
+        " never denies a login",
+    )
+    bcrypt_threads: int = Field(
+        0, description="concurrent bcrypt checks (worker threads); 0: one per core"
+    )
+    bcrypt_queue: int = Field(
+        16,
+        ge=0,
+        description="logins that may wait for a bcrypt thread; the next one gets 503 with"
+        " `Retry-After` at once",
+    )
+    bcrypt_cost: int = Field(
+        12,
+        description="cost of the stand-in hash an unknown email is checked against: set it to"
+        " the cost of your stored hashes (the seed's is 12; Go's `DefaultCost` is 10)",
+    )
+    # The README's threat model explains the numbers.
+    login_failures_per_ip: str = Field(
+        "10/minute",
+        description="failed logins allowed per client address (an IPv6 one: per /64), whatever"
+        " the account, then 429 (`limits` notation: `10/minute`, `100 per hour`, `3/2 seconds`)",
+    )
+    login_failures_per_ip_and_email: str = Field(
+        "10/hour",
+        description="failed logins allowed per client address at one account; then 429 for"
+        " that address at that account",
+    )
+    login_failures_per_email: str = Field(
+        "30/hour",
+        description="failed logins per account, from all addresses together, before every"
+        " attempt at it is slowed by `LOGIN_ACCOUNT_DELAY` (never 429); must exceed what one"
+        " address may fail there",
+    )
+    login_account_delay: float = Field(
+        1.0,
+        ge=0,
+        le=5,
+        description="seconds (0 to 5) each attempt at an account over"
+        " `LOGIN_FAILURES_PER_EMAIL` waits before its answer",
+    )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="where failures are counted: `memory://` (this process) or"
+        " `redis://host:6379/0` (shared by replicas)",
+    )
+    rate_limit_namespace: str = Field(
+        "authentication",
+        description="prefix of the counters' keys, so deployments can share one Redis",
+    )
+    rate_limit_timeout: float = Field(
+        0.5,
+        description="seconds a rate-limit storage call may take before the login proceeds"
+        " unlimited",
+    )
 
     @field_validator(
         "login_failures_per_ip", "login_failures_per_ip_and_email", "login_failures_per_email"

@@ -1,1 +1,1 @@
-"""The API gateway: auth, mail and the logger over HTTP, JSON-RPC, gRPC and RabbitMQ."""
+"""The API gateway: auth, mail and the logger over HTTP, Go's net/rpc, gRPC and RabbitMQ."""

@@ -37,7 +37,7 @@ def build_app(settings: BrokerSettings | None = None) -> FastAPI:
     )
     app = create_app(
         "broker-service",
-        description="The gateway: auth, mail and the logger over HTTP, JSON-RPC, gRPC, RabbitMQ.",
+        description="The gateway: auth, mail and the logger over HTTP, net/rpc, gRPC, RabbitMQ.",
         lifespan=lifespan,
         middleware=[cors],
         settings=settings,

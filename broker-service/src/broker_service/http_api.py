@@ -58,7 +58,7 @@ async def hit() -> JSONResponse:
     },
 )
 async def handle(payload: HandleRequest, request: Request, clients: ClientsDep) -> JSONResponse:
-    """Dispatch on `action`: `auth`, `log` (over JSON-RPC, as the original) or `mail`."""
+    """Dispatch on `action`: `auth`, `log` (over Go's net/rpc, as the original) or `mail`."""
     body = payload.root
     if isinstance(body, AuthAction):
         return await _authenticate(clients, body.auth, _client_address(request))
@@ -85,7 +85,7 @@ async def log_http(payload: LogRequest, clients: ClientsDep) -> JSONResponse:
 
 @router.post("/log-rpc", status_code=202, response_model=Envelope)
 async def log_rpc(payload: LogRequest, clients: ClientsDep) -> JSONResponse:
-    """Write `log` through the logger's JSON-RPC door, as the `log` action does."""
+    """Write `log` through the logger's net/rpc door, as the `log` action does."""
     return await _log_rpc(clients, payload.log)
 
 

@@ -2,18 +2,25 @@
 
 from urllib.parse import urlsplit
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from svckit.settings import ServiceSettings
 
 
 class FrontEndSettings(ServiceSettings):
     port: int = 8082
-    # The page's JavaScript calls the broker straight from the browser, so this is the address
-    # a browser can reach (not a container name), e.g. http://localhost:8080.
-    broker_url: str = "http://localhost:8080"
-    # The trace UI each output line's trace id links to (`<url>/trace/<id>`, Jaeger's form);
-    # empty: the id is shown as text.
-    trace_ui_url: str = ""
+    # The page's JavaScript calls the broker straight from the browser.
+    broker_url: str = Field(
+        "http://localhost:8080",
+        description="the broker's address **as the browser sees it** (not a container name); a"
+        " plain `http(s)://host:port` address, trailing `/` dropped, anything else refused at"
+        " start",
+    )
+    trace_ui_url: str = Field(
+        "",
+        description="a trace UI (Jaeger's: `http://localhost:16686`); each output line's trace"
+        " id (the broker's `X-Trace-Id`) links to `<url>/trace/<id>`; empty: the id is shown"
+        " as text",
+    )
 
     @field_validator("broker_url", "trace_ui_url")
     @classmethod

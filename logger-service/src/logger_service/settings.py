@@ -10,38 +10,109 @@ ITEM_OVERHEAD = 256
 
 class LoggerSettings(ServiceSettings):
     port: int = 8084
-    # The Go net/rpc door: gob and jsonrpc, told apart by a connection's first byte.
-    rpc_port: int = 5001
-    grpc_port: int = 50001
-    # The original used mongodb://mongo:27017 (compose sets that); locally the launcher points
-    # this at whatever MongoDB answers, or at the SecantusDB it starts.
-    mongo_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
-    mongo_username: str | None = None
-    mongo_password: str | None = None
-    mongo_database: str = "logs"
-    # Deadline of every store call (server selection included), so an outage answers quickly.
-    mongo_timeout: float = 2.0
-    # Most entries per store write; writes arriving while one is in flight join the next.
-    write_batch_max: int = Field(default=128, ge=1)
-    # Store writes in flight at once; more wait and go together in the next.
-    writes_in_flight: int = Field(default=1, ge=1)
-    # How often the gRPC health status is refreshed from a store ping.
-    health_interval: float = 1.0
-    # Each write waits for MongoDB's journal (j=true), so a 202 means the entry survives a crash.
-    mongo_journal: bool = True
-    # Most bytes of one `GET /logs` answer: entries stop being added once the next would pass it.
-    logs_answer_max: int = Field(default=1024 * 1024, ge=64 * 1024)
-    # gRPC calls served at once; more are refused with RESOURCE_EXHAUSTED.
-    grpc_max_concurrent_rpcs: int = Field(default=256, ge=1)
-    # gRPC server reflection (grpcurl and friends); off where nobody should list the services.
-    grpc_reflection: bool = True
-    # The net/rpc door's bounds on one client (README: Settings).
-    rpc_max_connections: int = Field(default=1024, ge=1)
-    rpc_max_connections_per_address: int = Field(default=64, ge=1)
-    rpc_idle_timeout: float = Field(default=600.0, gt=0)
-    rpc_read_timeout: float = Field(default=30.0, gt=0)
-    rpc_max_buffered: int = Field(default=1024 * 1024, ge=1024)
-    rpc_write_timeout: float = Field(default=30.0, gt=0)
+    rpc_port: int = Field(
+        5001,
+        description="the Go `net/rpc` door: gob and jsonrpc on the same port, told apart by a"
+        " connection's first byte",
+    )
+    grpc_port: int = Field(50001, description="the gRPC door")
+    # The original used mongodb://mongo:27017 (compose sets that).
+    mongo_url: str = Field(
+        "mongodb://127.0.0.1:27017/?directConnection=true",
+        description="MongoDB URI. The service only connects: `make -C project run` points it"
+        " at a MongoDB that answers or at the SecantusDB the launcher starts",
+    )
+    mongo_username: str | None = Field(
+        None, description="user to authenticate as (the original used `admin`)"
+    )
+    mongo_password: str | None = Field(
+        None, description="its password (the original used `password`)"
+    )
+    mongo_database: str = Field("logs", description="database holding the collection `logs`")
+    mongo_timeout: float = Field(
+        2.0,
+        description="seconds: the deadline of every store call, server selection included, so"
+        " an outage answers quickly",
+    )
+    write_batch_max: int = Field(
+        default=128,
+        ge=1,
+        description="most entries in one store write; writes arriving while one is in flight"
+        " join the next ([group commit](#group-commit)); `1` turns grouping off: every write"
+        " its own `insert_one`",
+    )
+    writes_in_flight: int = Field(
+        default=1,
+        ge=1,
+        description="store writes in flight at once; writes arriving while all are busy go"
+        " together in the next (1 measured best on SecantusDB: more in flight make smaller"
+        " batches)",
+    )
+    health_interval: float = Field(
+        1.0, description="seconds between the store pings that drive the gRPC health status"
+    )
+    mongo_journal: bool = Field(
+        True,
+        description="write concern `j: true`: a write is acknowledged (202) once it is in"
+        " MongoDB's journal, so it survives a crash; `false` acknowledges from memory",
+    )
+    logs_answer_max: int = Field(
+        default=1024 * 1024,
+        ge=64 * 1024,
+        description="most bytes of one `GET /logs` answer; entries stop being added when the"
+        " next would pass it (at least the largest entry's JSON: about 395 KiB at the default"
+        " caps)",
+    )
+    grpc_max_concurrent_rpcs: int = Field(
+        default=256,
+        ge=1,
+        description="gRPC calls served at once; more are refused with `RESOURCE_EXHAUSTED`",
+    )
+    grpc_reflection: bool = Field(
+        True,
+        description="serve gRPC server reflection (grpcurl and friends); `false` where the"
+        " service list should not be given away",
+    )
+    # The net/rpc door's bounds on one client.
+    rpc_max_connections: int = Field(
+        default=1024,
+        ge=1,
+        description="net/rpc connections open at once; beyond it a new connection is closed at"
+        " once (one log line per 10 s says how many)",
+    )
+    rpc_max_connections_per_address: int = Field(
+        default=64,
+        ge=1,
+        description="net/rpc connections one client address may hold; beyond it that"
+        " address's new connection is closed at once, so one client cannot fill"
+        " `RPC_MAX_CONNECTIONS` (the broker's pool holds `RPC_POOL_SIZE`, 4)",
+    )
+    rpc_idle_timeout: float = Field(
+        default=600.0,
+        gt=0,
+        description="seconds a net/rpc connection may go with no request under way and none"
+        " completed before it is closed (Go clients keep theirs open between calls; the"
+        " broker's pool dials again)",
+    )
+    rpc_read_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="seconds in which a request, once its first bytes are in, must be"
+        " complete, or the connection is closed",
+    )
+    rpc_max_buffered: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="bytes of replies a client has not read that the door keeps for it: past"
+        " it the connection's replies wait (and, once its 64 calls in flight wait, its"
+        " reading)",
+    )
+    rpc_write_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="seconds the unread replies may stay past `RPC_MAX_BUFFERED` before the"
+        " connection is closed",
+    )
 
     @field_validator("mongo_username", "mongo_password", mode="after")
     @classmethod

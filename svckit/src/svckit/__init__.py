@@ -1,20 +1,35 @@
 """What every service of the system repeats, written once.
 
+The HTTP service:
+- `app`: `create_app()`, a FastAPI app with the handlers, `/ping`, `/ready`, `/metrics` and
+  FastAPI's own server spans.
+- `edge`: the one pure ASGI pass every request takes: trace id, body limit, JSON whatever the
+  Content-Type, the 500 envelope, metrics, the access line.
+- `body_limit`: the body limit's parts (1 MiB), which `edge` enforces with 413.
 - `envelope`: the JSON envelope `{"error", "message", "data"}` and its model for OpenAPI.
 - `errors`: `ServiceError` and the exception handlers (400/413/5xx, never a stack trace).
-- `app`: `create_app()`, a FastAPI app with the handlers, `/ping`, `/ready` and the middlewares.
-- `go_json`: bodies read as Go's `encoding/json` read them (any Content-Type, keys matched
-  case-insensitively).
-- `settings`: the pydantic-settings base every service's settings extend.
-- `logs`: structured JSON logging with the request id.
+- `go_json`: bodies read as Go's `encoding/json` read them (keys matched case-insensitively).
+- `fields`: field types every request model shares (emails, ...), each as its schema says.
+- `readiness`: `GET /ready`, every dependency checked concurrently within 1 s.
 - `serve`: runs an app under uvicorn with graceful shutdown on SIGTERM and the door's bounds.
 - `http_limits`: uvicorn's httptools protocol with header and body deadlines and a header size
   bound (slowloris, oversized headers).
-- `backoff`: retry a connect with capped exponential back-off.
-- `jsonrpc`: the wire codec of Go's `net/rpc/jsonrpc`.
-- `gob`: Go's `encoding/gob`, the part `net/rpc` uses (no Python library speaks it).
+
+Settings and telemetry:
+- `settings`: the pydantic-settings base every service's settings extend.
+- `logs`: one JSON object a line, with the service and the `trace_id` and `span_id`.
+- `tracing`: OpenTelemetry by the standard `OTEL_*` variables, and the spans no
+  instrumentation package covers (Go's net/rpc, SMTP).
+- `metrics`: the Prometheus metrics every service shares.
+
+The log entry and its transports:
+- `entries`: what one log entry may be (`LOG_NAME_MAX`, `LOG_DATA_MAX`), for every door.
+- `batching`: group commit: callers arriving while a commit is in flight share the next one.
 - `netrpc`: Go's `net/rpc` on either codec, client and server side, and `RPCServer.LogInfo`.
-- `amqp`: the confirmed, persistent RabbitMQ publisher.
+- `gob`: Go's `encoding/gob`, the part `net/rpc` uses (no Python library speaks it).
+- `jsonrpc`: the wire codec of Go's `net/rpc/jsonrpc`.
+- `amqp`: the RabbitMQ topology and the confirmed, persistent publisher.
+- `backoff`: retry a connect with capped exponential back-off.
 - `dsn`: PostgreSQL connection strings in libpq's keyword form or as URIs.
 
 Test helpers live apart, in the dev-only `devkit` package: no service image carries them.

@@ -19,8 +19,19 @@ JSON_MAX = 6
 class EntryLimits(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
 
-    log_name_max: int = Field(default=256, ge=1, le=4096)
-    log_data_max: int = Field(default=64 * 1024, ge=1, le=1024 * 1024)
+    log_name_max: int = Field(
+        default=256,
+        ge=1,
+        le=4096,
+        description="most characters of a log entry's `name`, on every door of the logger and"
+        " every log route of the broker (both read it: set both alike)",
+    )
+    log_data_max: int = Field(
+        default=64 * 1024,
+        ge=1,
+        le=1024 * 1024,
+        description="most characters of a log entry's `data`, likewise",
+    )
 
     def refusal(
         self, name: str, data: str, fields: tuple[str, str] = ("name", "data")

@@ -20,31 +20,64 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
 
-    host: str = "0.0.0.0"
-    port: int = 8080
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["json", "text"] = "json"
-    # Seconds uvicorn waits for in-flight requests after SIGTERM before it closes them.
-    shutdown_grace: int = 10
-    # Peers whose X-Forwarded-For is believed (uvicorn's meaning: addresses, networks, or *):
-    # the client address then comes from that header, skipping these peers, else it is the peer.
-    forwarded_allow_ips: str = "127.0.0.1"
+    host: str = Field("0.0.0.0", description="the interface the HTTP door listens on")
+    port: int = Field(8080, description="the HTTP port")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="`DEBUG`, `INFO`, `WARNING` or `ERROR`"
+    )
+    log_format: Literal["json", "text"] = Field(
+        "json",
+        description="`json` (one object a line on stderr, with `trace_id` and `span_id`) or `text`",
+    )
+    shutdown_grace: int = Field(
+        10, description="seconds in-flight requests get after SIGTERM before they are closed"
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="peers whose `X-Forwarded-For` names the client (uvicorn's rule: addresses"
+        " or networks, `*` for any); the client address is then that header's, skipping these"
+        " peers; anyone else's is ignored, so no caller can claim another address",
+    )
 
     # The HTTP door's bounds (svckit.http_limits), so no client holds it with slow or big
-    # requests. Open connections plus running requests beyond this are answered 503.
-    limit_concurrency: int = Field(default=1000, ge=1)
-    # Request line and headers together; more is answered 431 (Go's MaxHeaderBytes).
-    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
-    # Seconds from a connection's (or a request's) first byte to its last header line
-    # (Go's ReadHeaderTimeout); a connection still sending them is closed.
-    header_timeout: float = Field(default=10.0, gt=0)
-    # Seconds from the headers to the body's last byte; a body still arriving gets 408.
-    body_timeout: float = Field(default=30.0, gt=0)
-    # Seconds an idle keep-alive connection is kept (uvicorn's timeout_keep_alive).
-    keep_alive_timeout: int = Field(default=5, ge=1)
-    # Who may read /metrics: comma-separated addresses or networks of the client (after
-    # FORWARDED_ALLOW_IPS), `*` for anyone, empty to turn /metrics off.
-    metrics_allow_ips: str = PRIVATE_NETWORKS
+    # requests.
+    limit_concurrency: int = Field(
+        default=1000,
+        ge=1,
+        description="open connections plus running requests; a request beyond them is"
+        " answered 503 at once (uvicorn's `limit_concurrency`)",
+    )
+    max_header_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="the request line and headers together; more is answered 431 and the"
+        " connection closed (Go's `MaxHeaderBytes`)",
+    )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="seconds from a connection's start, or a kept-alive connection's next"
+        " request's first byte, to the end of its headers; a connection still sending them is"
+        " closed (Go's `ReadHeaderTimeout`)",
+    )
+    body_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="seconds from the end of the headers to the body's last byte; a body still"
+        " arriving is answered 408 and the connection closed",
+    )
+    keep_alive_timeout: int = Field(
+        default=5,
+        ge=1,
+        description="seconds an idle keep-alive connection is kept (uvicorn's"
+        " `timeout_keep_alive`; compose's proxy lets go of its connections after 3)",
+    )
+    metrics_allow_ips: str = Field(
+        PRIVATE_NETWORKS,
+        description="clients (after `FORWARDED_ALLOW_IPS`) that `/metrics` answers:"
+        " comma-separated addresses or networks (default: loopback and the private networks);"
+        " others get 403; `*` for anyone; empty turns `/metrics` off (404)",
+    )
 
     @field_validator("metrics_allow_ips")
     @classmethod

@@ -15,7 +15,7 @@
   the API's no-op tracer in place (no ids at all).
 
 The instrumentation packages do the framework work; `client_span`/`server_span` cover the
-hops none of them knows (JSON-RPC, SMTP).
+hops none of them knows (Go's net/rpc in both codecs, SMTP).
 """
 
 import contextlib
@@ -103,7 +103,7 @@ def client_span(
     name: str, attributes: Mapping[str, Any], carrier: dict[str, Any] | None = None
 ) -> Iterator[Span]:
     """A CLIENT span around a call no instrumentation covers; its context is injected into
-    `carrier` (a JSON-RPC request's members, say) for the server to continue."""
+    `carrier` (a net/rpc request's header, say) for the server to continue."""
     with TRACER.start_as_current_span(name, kind=SpanKind.CLIENT, attributes=attributes) as span:
         if carrier is not None:
             propagate.inject(carrier)

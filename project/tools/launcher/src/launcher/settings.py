@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # src/launcher/settings.py → the repository root (the launcher runs from the workspace).
@@ -13,34 +14,69 @@ class LauncherSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LAUNCHER_", extra="ignore")
 
-    port_offset: int = 0
-    broker_port: int | None = None
-    auth_port: int | None = None
-    front_end_port: int | None = None
-    mail_port: int | None = None
-    logger_port: int | None = None
-    logger_rpc_port: int | None = None
-    logger_grpc_port: int | None = None
-    listener_port: int | None = None
-    catcher_smtp_port: int | None = None
-    catcher_http_port: int | None = None
-    mongo_port: int | None = None
-    prometheus_port: int | None = None
-    # Start Debian's Prometheus when it is installed (false: never).
-    prometheus: bool = True
-    # The interface every service binds; loopback keeps a developer's copy off the network.
-    host: str = "127.0.0.1"
-    # Seconds a service may take to become ready.
-    ready_timeout: float = 90.0
-    # Seconds a service may take to stop after SIGTERM before it is killed.
-    stop_grace: float = 15.0
-    # A service that exits is started again after `restart_delay` seconds, doubled for each
-    # exit in a row up to `restart_max_delay`; back to `restart_delay` once it stayed ready for
-    # `restart_reset` seconds (compose's `restart: unless-stopped`).
-    restart_delay: float = 0.5
-    restart_max_delay: float = 30.0
-    restart_reset: float = 10.0
-    data_dir: Path = REPO_ROOT / "project" / ".data"
+    port_offset: int = Field(
+        0,
+        description="added to every default port below (e.g. `1000`: broker 9080, logger RPC 6001)",
+    )
+    broker_port: int | None = Field(None, description="broker HTTP; unset: 8080 + the offset")
+    auth_port: int | None = Field(
+        None, description="authentication-service HTTP; unset: 8081 + the offset"
+    )
+    front_end_port: int | None = Field(
+        None, description="front-end HTTP (the page); unset: 8082 + the offset"
+    )
+    mail_port: int | None = Field(None, description="mail-service HTTP; unset: 8083 + the offset")
+    logger_port: int | None = Field(None, description="logger HTTP; unset: 8084 + the offset")
+    logger_rpc_port: int | None = Field(
+        None, description="logger net/rpc (gob and jsonrpc); unset: 5001 + the offset"
+    )
+    logger_grpc_port: int | None = Field(None, description="logger gRPC; unset: 50001 + the offset")
+    listener_port: int | None = Field(
+        None, description="listener probes and `/metrics`; unset: 8085 + the offset"
+    )
+    catcher_smtp_port: int | None = Field(
+        None,
+        description="the mail server looked for, or the catcher's SMTP; unset: 1025 + the offset",
+    )
+    catcher_http_port: int | None = Field(
+        None, description="the catcher's page and API; unset: 8025 + the offset"
+    )
+    mongo_port: int | None = Field(
+        None,
+        description="the MongoDB looked for, or where SecantusDB is started; unset: 27017 + the"
+        " offset",
+    )
+    prometheus_port: int | None = Field(
+        None,
+        description="where Prometheus listens, when the launcher runs it; unset: 9090 + the offset",
+    )
+    prometheus: bool = Field(
+        True, description="run Debian's Prometheus when it is installed (`false`: never)"
+    )
+    host: str = Field(
+        "127.0.0.1",
+        description="the interface every service binds; loopback keeps a developer's copy off"
+        " the network",
+    )
+    ready_timeout: float = Field(90.0, description="seconds each service may take to become ready")
+    stop_grace: float = Field(
+        15.0, description="seconds each service may take to stop after SIGTERM before it is killed"
+    )
+    # compose's `restart: unless-stopped`, with back-off.
+    restart_delay: float = Field(
+        0.5, description="seconds before a service that exited is started again"
+    )
+    restart_max_delay: float = Field(
+        30.0,
+        description="the most that delay grows to, doubling with each exit in a row",
+    )
+    restart_reset: float = Field(
+        10.0, description="seconds of readiness after which the delay starts over"
+    )
+    data_dir: Path = Field(
+        REPO_ROOT / "project" / ".data",
+        description="where the embedded stand-ins (SecantusDB, Prometheus) keep their data",
+    )
 
     def port(self, name: str, default: int) -> int:
         value: int | None = getattr(self, f"{name}_port")

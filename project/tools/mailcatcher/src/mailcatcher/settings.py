@@ -7,10 +7,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class CatcherSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CATCHER_", extra="ignore")
 
-    host: str = "127.0.0.1"
-    smtp_port: int = 1025
-    http_port: int = 8025
-    # The most messages kept; the oldest go first.
-    max_messages: int = Field(1000, ge=1)
-    # The biggest message the SMTP server takes, in bytes.
-    max_message_size: int = Field(10 * 1024 * 1024, ge=1024)
+    host: str = Field(
+        "127.0.0.1",
+        description="the interface both ports listen on (`0.0.0.0` to reach it from elsewhere)",
+    )
+    smtp_port: int = Field(
+        1025,
+        description="SMTP (aiosmtpd; any sender, any recipient, no AUTH, no TLS, SMTPUTF8 and"
+        " 8BITMIME)",
+    )
+    http_port: int = Field(8025, description="the API and the page")
+    max_messages: int = Field(1000, ge=1, description="messages kept; beyond it the oldest go")
+    max_message_size: int = Field(
+        10 * 1024 * 1024,
+        ge=1024,
+        description="the biggest message accepted, in bytes (larger: 552)",
+    )
