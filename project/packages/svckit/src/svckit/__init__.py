@@ -16,6 +16,9 @@
 - `netrpc`: Go's `net/rpc` on either codec, client and server side, and `RPCServer.LogInfo`.
 - `amqp`: the confirmed, persistent RabbitMQ publisher.
 - `dsn`: PostgreSQL connection strings in libpq's keyword form or as URIs.
+- `http_client`: the one HTTP client for calls to other services (pool, deadlines, envelope
+  errors, answer cap, trace context).
+- `client_address`: the caller's address as a handler reads it (FORWARDED_ALLOW_IPS applied).
 
 Test helpers live apart, in the dev-only `devkit` package: no service image carries them.
 """
