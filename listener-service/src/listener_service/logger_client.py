@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import orjson
-from svckit.errors import DownstreamTimeout
-from svckit.http_client import CannotConnect, ConnectionLost, Downstream, HttpClient
+from svckit.errors import CannotConnect, ConnectionLost, DownstreamTimeout
+from svckit.http_client import Downstream, HttpClient
 
 log = logging.getLogger(__name__)
 
@@ -179,11 +179,11 @@ class LoggerClient:
             # A body cut at the kit's answer cap is then not understood.
             reply = await self._logger.send("POST", path, data=body, headers=JSON)
         except CannotConnect as exc:
-            return [Answer(Verdict.UNAVAILABLE, f"{self.base_url}: {exc.reason}")] * n
+            return [Answer(Verdict.UNAVAILABLE, f"{self.base_url}: {exc.cause}")] * n
         except DownstreamTimeout:
             return f"no answer within {self.timeout:g} s"
         except ConnectionLost as exc:
-            return exc.reason
+            return exc.cause
         return reply.status, reply.body.decode(errors="replace")
 
     async def _answers_ping(self) -> bool:

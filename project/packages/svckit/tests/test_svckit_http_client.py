@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-from devkit.net import free_port
+from devkit.net import free_port, serving
 from opentelemetry.sdk.trace import TracerProvider
-from svckit.http_client import CannotConnect, ConnectionLost, Downstream, HttpClient
+from svckit.errors import CannotConnect, ConnectionLost
+from svckit.http_client import Downstream, HttpClient
 
 CAP = 1000
 
@@ -57,13 +58,9 @@ async def server() -> AsyncIterator[Server]:
     app.router.add_get("/long", s.long)
     app.router.add_get("/cut", s.cut)
     app.router.add_get("/{status}/ping", s.status)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    s.url = f"http://127.0.0.1:{port}"
-    yield s
-    await runner.cleanup()
+    async with serving(app, shutdown_timeout=0.1) as url:
+        s.url = url
+        yield s
 
 
 @pytest.fixture
@@ -98,7 +95,7 @@ async def test_a_connection_dropped_mid_answer_is_lost_not_late(
         502,
         "cutter is unavailable: the connection was lost",
     )
-    assert err.value.reason
+    assert err.value.cause
     assert server.url not in err.value.message
 
 
@@ -109,7 +106,7 @@ async def test_nothing_listening_cannot_connect_and_says_why_to_the_log_only(
     with pytest.raises(CannotConnect) as err:
         await Downstream(client, "nobody", url, 2).send("GET", "/")
     assert (err.value.status, err.value.message) == (502, "nobody is unavailable")
-    assert err.value.reason == "Connection refused"
+    assert err.value.cause == "Connection refused"
     assert err.value.detail == f"Connection refused ({url})"
 
 

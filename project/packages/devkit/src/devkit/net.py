@@ -1,8 +1,13 @@
-"""Ports: a free one to listen on, and whether something answers on one."""
+"""Ports: a free one to listen on, whether something answers on one, and a stand-in HTTP
+server on one."""
 
 import contextlib
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
+
+from aiohttp import web
 
 
 def free_port() -> int:
@@ -30,3 +35,17 @@ def answers(host: str, port: int, timeout: float = 0.5) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
         return True
     return False
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application, **runner_options: Any) -> AsyncIterator[str]:
+    """`app` (a stand-in server that misbehaves on cue) on a free loopback port for the block;
+    yields its base URL."""
+    runner = web.AppRunner(app, **runner_options)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()

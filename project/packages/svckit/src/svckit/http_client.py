@@ -18,7 +18,6 @@ listener ~8 ms per event where aiohttp costs ~1 (project/bench: bench_broker, be
 import asyncio
 import json
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +25,13 @@ from typing import Any
 import aiohttp
 from opentelemetry.instrumentation.aiohttp_client import create_trace_config
 
-from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError
+from svckit.errors import (
+    CannotConnect,
+    ConnectionLost,
+    DownstreamTimeout,
+    DownstreamUnavailable,
+    ServiceError,
+)
 from svckit.metrics import downstream_call
 
 log = logging.getLogger(__name__)
@@ -38,29 +43,6 @@ READ_CHUNK = 64 * 1024
 # Most bytes of an answer read, unless the client is told otherwise (the broker's
 # DOWNSTREAM_ANSWER_MAX, so the logger's `GET /logs` fits).
 ANSWER_MAX = 1024 * 1024
-
-
-class CannotConnect(DownstreamUnavailable):
-    """502 `<service> is unavailable`: refused, unknown, or no connection within the connect
-    deadline. `reason` and the address go to the log only."""
-
-    def __init__(self, service: str, where: str, reason: str) -> None:
-        super().__init__(service, detail=f"{reason} ({where})")
-        self.reason = reason
-
-    @classmethod
-    def from_os_error(cls, service: str, where: str, exc: OSError) -> "CannotConnect":
-        # strerror of a refused connect is asyncio's "Connect call failed (...)"; errno says it.
-        reason = os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__
-        return cls(service, where, reason)
-
-
-class ConnectionLost(DownstreamUnavailable):
-    """502: the connection broke before the answer was read whole."""
-
-    def __init__(self, service: str, where: str, exc: BaseException) -> None:
-        super().__init__(service, "the connection was lost", detail=f"{exc!r} ({where})")
-        self.reason = str(exc) or type(exc).__name__
 
 
 @dataclass(frozen=True)
