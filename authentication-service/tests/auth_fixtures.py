@@ -13,7 +13,7 @@ import httpx
 import pytest
 from aiohttp import web
 from authentication_service.app import build_app
-from authentication_service.http_api import Parts
+from authentication_service.deps import Parts
 from authentication_service.settings import AuthSettings
 from devkit.net import free_port
 from devkit.proxy import TcpProxy

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 from broker_service.http_clients import Downstream, HttpPool
-from devkit.net import free_port
+from devkit.net import free_port, serving
 from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError
 
 
@@ -40,13 +40,8 @@ async def server() -> AsyncIterator[str]:
     app.router.add_post("/bare/{status}", bare)
     app.router.add_post("/slow", slow)
     app.router.add_post("/busy", busy)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving(app, shutdown_timeout=0.1) as url:
+        yield url
 
 
 @pytest.fixture

@@ -28,7 +28,10 @@ BUTTON_IDS = [
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     app = build_app(FrontEndSettings(broker_url="http://broker.example:18080/"))
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://front") as c:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://front") as c,
+    ):
         yield c
 
 

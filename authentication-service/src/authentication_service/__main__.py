@@ -1,6 +1,5 @@
 """`python -m authentication_service`: serve `/authenticate` on PORT (8081)."""
 
-from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from svckit.serve import run
 
@@ -14,7 +13,7 @@ def main() -> None:
         lambda: build_app(settings),
         settings,
         "authentication-service",
-        [AsyncPGInstrumentor(), AioHttpClientInstrumentor()],
+        [AsyncPGInstrumentor()],
     )
 
 

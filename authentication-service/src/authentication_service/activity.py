@@ -2,37 +2,34 @@
 
 import logging
 
-import aiohttp
-from svckit.metrics import downstream_call
+from svckit.errors import ServiceError
+from svckit.http_client import Downstream, HttpClient
 
 log = logging.getLogger(__name__)
 
+# Logins in flight at once are bounded by the bcrypt line long before this.
+CONNECTIONS = 100
+
 
 class ActivityLog:
-    """One long-lived HTTP client to the logger, each call bounded by a short deadline.
-
-    aiohttp, as the broker and the listener use: httpx's pool costs several times its CPU.
-    """
+    """The logger behind the kit's HTTP client: each record waits at most its deadline, and a
+    failure is logged here, never raised to the login."""
 
     def __init__(self, logger_url: str, timeout: float) -> None:
-        self.url = f"{logger_url.rstrip('/')}/log"
-        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+        self._client = HttpClient(CONNECTIONS)
+        self._logger = Downstream(self._client, "logger-service", logger_url, timeout)
 
     async def logged_in(self, email: str) -> None:
         entry = {"name": "authentication", "data": f"{email} logged in"}
         try:
-            with downstream_call("logger-service", "http") as call:
-                async with self._client.post(self.url, json=entry) as response:
-                    status = response.status
-                    text = await response.text(errors="replace")
-                if status != 202:
-                    call.failed()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("login of %s not recorded: logger at %s: %r", email, self.url, exc)
+            reply = await self._logger.send("POST", "/log", json_body=entry)
+        except ServiceError as exc:
+            log.warning("login of %s not recorded: %s", email, exc.detail or exc.message)
             return
-        if status != 202:
+        if reply.status != 202:
+            text = reply.body[:200].decode(errors="replace")
             log.warning(
-                "login of %s not recorded: logger answered %d %s", email, status, text[:200]
+                "login of %s not recorded: logger answered %d %s", email, reply.status, text
             )
 
     async def close(self) -> None:

@@ -1,24 +1,22 @@
-"""The HTTP door: `POST /authenticate`; routes only, the parts live in the app's state."""
+"""The HTTP door: `POST /authenticate`; routes only, given their parts by `deps`."""
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from svckit.client_address import client_address
 from svckit.envelope import Envelope, reply
 from svckit.errors import ServiceError
 from svckit.fields import Email
 from svckit.go_json import GoModel
 from svckit.metrics import service
 
-from authentication_service.activity import ActivityLog
+from authentication_service.deps import PartsDep
 from authentication_service.metrics import DELAYS, LOGINS, REFUSALS
-from authentication_service.passwords import PasswordChecker, PasswordsBusy
-from authentication_service.rate_limit import FailureLimiter, client_of
-from authentication_service.store import UserStore
+from authentication_service.passwords import PasswordsBusy
+from authentication_service.rate_limit import client_of
 
 log = logging.getLogger(__name__)
 
@@ -40,26 +38,6 @@ class PublicUser(BaseModel):
     updated_at: str | None
 
 
-@dataclass
-class Parts:
-    store: UserStore
-    passwords: PasswordChecker
-    limiter: FailureLimiter
-    activity: ActivityLog
-
-
-# `async`: FastAPI would run a plain `def` dependency in its thread pool, a hop per request.
-async def _parts(request: Request) -> Parts:
-    found: Parts = request.app.state.parts
-    return found
-
-
-def client_address(request: Request) -> str:
-    """The client's address: the peer's, or from X-Forwarded-For when the peer is in
-    FORWARDED_ALLOW_IPS (the broker), as uvicorn resolved it before the request reached us."""
-    return request.client.host if request.client else "unknown"
-
-
 @router.post(
     "/authenticate",
     status_code=202,
@@ -74,9 +52,7 @@ def client_address(request: Request) -> str:
         },
     },
 )
-async def authenticate(
-    credentials: Credentials, request: Request, use: Annotated[Parts, Depends(_parts)]
-) -> JSONResponse:
+async def authenticate(credentials: Credentials, request: Request, use: PartsDep) -> JSONResponse:
     """Check the credentials: 202 with the user, or 401 `invalid credentials` either way."""
     address = client_address(request)
     attempt = await use.limiter.begin(address, credentials.email)

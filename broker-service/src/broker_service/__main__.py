@@ -1,7 +1,6 @@
 """`python -m broker_service`: the gateway on PORT (8080)."""
 
 from opentelemetry.instrumentation.aio_pika import AioPikaInstrumentor
-from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorClient
 from svckit.serve import run
 
@@ -15,7 +14,7 @@ def main() -> None:
         lambda: build_app(settings),
         settings,
         "broker-service",
-        [AioHttpClientInstrumentor(), GrpcAioInstrumentorClient(), AioPikaInstrumentor()],
+        [GrpcAioInstrumentorClient(), AioPikaInstrumentor()],
     )
 
 

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from svckit.client_address import client_address
 from svckit.envelope import Envelope, reply
 
 from broker_service.clients import Clients
@@ -37,12 +38,6 @@ async def _clients(request: Request) -> Clients:
 ClientsDep = Annotated[Clients, Depends(_clients)]
 
 
-def _client_address(request: Request) -> str:
-    """The caller's address: the peer's, or from X-Forwarded-For when the peer is one of our
-    proxies (FORWARDED_ALLOW_IPS; uvicorn resolved it before the request reached us)."""
-    return request.client.host if request.client else "unknown"
-
-
 @router.post("/", response_model=Envelope, summary="Hit the broker (any or no body)")
 async def hit() -> JSONResponse:
     return reply(200, "Hit the broker")
@@ -61,7 +56,7 @@ async def handle(payload: HandleRequest, request: Request, clients: ClientsDep) 
     """Dispatch on `action`: `auth`, `log` (over Go's net/rpc, as the original) or `mail`."""
     body = payload.root
     if isinstance(body, AuthAction):
-        return await _authenticate(clients, body.auth, _client_address(request))
+        return await _authenticate(clients, body.auth, client_address(request))
     if isinstance(body, LogAction):
         return await _log_rpc(clients, body.log)
     return await _send_mail(clients, body.mail)

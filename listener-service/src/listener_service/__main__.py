@@ -1,7 +1,6 @@
 """`python -m listener_service`: the consumer and its probe port in one event loop."""
 
 from opentelemetry.instrumentation.aio_pika import AioPikaInstrumentor
-from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 from svckit.serve import run
 
 from listener_service.app import build_app
@@ -14,7 +13,7 @@ def main() -> None:
         lambda: build_app(settings),
         settings,
         "listener-service",
-        [AioPikaInstrumentor(), AioHttpClientInstrumentor()],
+        [AioPikaInstrumentor()],
     )
 
 

@@ -6,30 +6,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from svckit.app import create_app
 
-from listener_service import metrics
-from listener_service.consumer import Listener
-from listener_service.logger_client import LoggerClient
+from listener_service.deps import open_parts
 from listener_service.settings import ListenerSettings
 
 
 def build_app(settings: ListenerSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        logger = LoggerClient(
-            settings.logger_url,
-            timeout=settings.logger_timeout,
-            max_connections=settings.prefetch,
-        )
-        listener = Listener(settings, logger)
-        app.state.readiness.add("rabbitmq", listener.check)
-        app.state.readiness.add("consumer", listener.check_progress)
-        metrics.watch_unacked(listener.held.count)
-        await listener.start()
-        try:
+        async with open_parts(settings, app.state.readiness) as parts:
+            app.state.parts = parts
             yield
-        finally:
-            await listener.stop(settings.shutdown_grace)
-            await logger.close()
 
     return create_app(
         "listener-service",

@@ -8,8 +8,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import aiohttp
 import orjson
+from svckit.errors import CannotConnect, ConnectionLost, DownstreamTimeout
+from svckit.http_client import Downstream, HttpClient
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,6 @@ NO_BATCHES_FOR = 60.0
 # entries of up to 64 KiB of data make a 100-entry batch up to ~6.5 MB.
 BATCH_BYTES = 768 * 1024
 JSON = {"Content-Type": "application/json"}
-# Most bytes of an answer read: `POST /logs` of 1000 entries answers about 100 KB.
-ANSWER_MAX = 1024 * 1024
 
 # "Try later" answers: a gateway without its logger, or a logger without its store.
 UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
@@ -93,21 +92,19 @@ def _message(text: str) -> str:
 
 
 class LoggerClient:
-    """One long-lived HTTP client per process; every call has a deadline.
-
-    aiohttp rather than httpx: httpx's pool spends several ms of CPU per request once it
-    holds tens of connections (measured: ~8 ms per event at 32), more than the logger's work.
-    """
+    """The logger on the kit's HTTP client (pool, deadlines, answer cap, trace context), made
+    in the lifespan; what is the listener's own is here: batches split under the logger's body
+    limit, one by one where a batch is refused, and each answer sorted into a `Verdict`."""
 
     def __init__(self, base_url: str, *, timeout: float, max_connections: int) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         # Until when batches go one entry at a time (a logger without `POST /logs`).
         self._no_batches_until = 0.0
-        self._http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=max_connections),
-            timeout=aiohttp.ClientTimeout(total=timeout, connect=CONNECT_TIMEOUT),
-            raise_for_status=False,
+        # The kit's answer cap (1 MiB) is ten times a 1000-entry `POST /logs` answer.
+        self._client = HttpClient(max_connections)
+        self._logger = Downstream(
+            self._client, "logger-service", base_url, timeout, connect_timeout=CONNECT_TIMEOUT
         )
 
     async def write(self, entry: bytes) -> Answer:
@@ -179,44 +176,21 @@ class LoggerClient:
         """The status and text of the logger's answer; a sorted answer for each of the `n`
         entries when the logger cannot be reached; or, when no answer came, what happened."""
         try:
-            async with self._http.post(
-                f"{self.base_url}{path}", data=body, headers=JSON
-            ) as response:
-                return response.status, (await _read_capped(response)).decode(errors="replace")
-        except aiohttp.ClientConnectorError as exc:
-            away = Answer(Verdict.UNAVAILABLE, f"{self.base_url}: {exc.strerror or exc}")
-        except aiohttp.ConnectionTimeoutError:
-            late = f"{self.base_url}: no connection within {CONNECT_TIMEOUT:g} s"
-            away = Answer(Verdict.UNAVAILABLE, late)
-        except TimeoutError:
+            # A body cut at the kit's answer cap is then not understood.
+            reply = await self._logger.send("POST", path, data=body, headers=JSON)
+        except CannotConnect as exc:
+            return [Answer(Verdict.UNAVAILABLE, f"{self.base_url}: {exc.cause}")] * n
+        except DownstreamTimeout:
             return f"no answer within {self.timeout:g} s"
-        except aiohttp.ClientError as exc:
-            return str(exc) or type(exc).__name__
-        return [away] * n
+        except ConnectionLost as exc:
+            return exc.cause
+        return reply.status, reply.body.decode(errors="replace")
 
     async def _answers_ping(self) -> bool:
-        try:
-            async with self._http.get(
-                f"{self.base_url}/ping", timeout=aiohttp.ClientTimeout(total=PING_TIMEOUT)
-            ) as response:
-                return response.status == 200
-        except (aiohttp.ClientError, TimeoutError):
-            return False
+        return await self._logger.answers_ping(PING_TIMEOUT)
 
     async def close(self) -> None:
-        await self._http.close()
-
-
-async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
-    """The answer's body, cut after `ANSWER_MAX` bytes (a cut one is then not understood)."""
-    if response.content_length is not None and response.content_length <= ANSWER_MAX:
-        return await response.read()
-    body = bytearray()
-    async for chunk in response.content.iter_chunked(64 * 1024):
-        body += chunk
-        if len(body) >= ANSWER_MAX:
-            break
-    return bytes(body[:ANSWER_MAX])
+        await self._client.close()
 
 
 def _outcomes(text: str, n: int) -> list[Answer] | None:

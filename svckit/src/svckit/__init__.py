@@ -31,6 +31,9 @@ The log entry and its transports:
 - `amqp`: the RabbitMQ topology and the confirmed, persistent publisher.
 - `backoff`: retry a connect with capped exponential back-off.
 - `dsn`: PostgreSQL connection strings in libpq's keyword form or as URIs.
+- `http_client`: the one HTTP client for calls to other services (pool, deadlines, envelope
+  errors, answer cap, trace context).
+- `client_address`: the caller's address as a handler reads it (FORWARDED_ALLOW_IPS applied).
 
 Test helpers live apart, in the dev-only `devkit` package: no service image carries them.
 """

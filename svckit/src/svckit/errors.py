@@ -6,6 +6,7 @@ URL or exception text; what an operator needs goes in `detail`, which is logged,
 
 import json
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,6 +56,29 @@ class DownstreamTimeout(ServiceError):
 
     def __init__(self, service: str, seconds: float) -> None:
         super().__init__(504, f"{service} did not answer within {seconds:g} s")
+
+
+class CannotConnect(DownstreamUnavailable):
+    """502 `<service> is unavailable`: refused, unknown, or no connection within the connect
+    deadline. Its `cause` and the address go to the log only."""
+
+    def __init__(self, service: str, where: str, cause: str) -> None:
+        super().__init__(service, detail=f"{cause} ({where})")
+        self.cause = cause
+
+    @classmethod
+    def from_os_error(cls, service: str, where: str, exc: OSError) -> "CannotConnect":
+        # strerror of a refused connect is asyncio's "Connect call failed (...)"; errno says it.
+        cause = os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__
+        return cls(service, where, cause)
+
+
+class ConnectionLost(DownstreamUnavailable):
+    """502: the connection broke before the answer was read whole; `cause` says how."""
+
+    def __init__(self, service: str, where: str, exc: BaseException) -> None:
+        super().__init__(service, "the connection was lost", detail=f"{exc!r} ({where})")
+        self.cause = str(exc) or type(exc).__name__
 
 
 def describe_validation_errors(errors: Sequence[Any]) -> str:
