@@ -8,9 +8,9 @@ from fastapi import FastAPI
 from limits import parse
 from svckit.app import create_app
 from svckit.backoff import retry_forever
+from svckit.dsn import Target
 
 from authentication_service.activity import ActivityLog
-from authentication_service.dsn import Target
 from authentication_service.http_api import Parts, router
 from authentication_service.passwords import PasswordChecker
 from authentication_service.rate_limit import FailureLimiter

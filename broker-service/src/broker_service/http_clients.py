@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError
+from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError, cannot_connect
 from svckit.metrics import downstream_call
 
-from broker_service.failures import cannot_connect
 from broker_service.settings import DOWNSTREAM_ANSWER_MAX
 
 log = logging.getLogger(__name__)

@@ -50,6 +50,13 @@ class DownstreamUnavailable(ServiceError):
         super().__init__(502, message, detail=detail)
 
 
+def cannot_connect(service: str, where: str, exc: OSError) -> DownstreamUnavailable:
+    """502 `<service> is unavailable`; the address and the reason go to the log only."""
+    # strerror, not os.strerror(errno): a resolver's error numbers are not errno's.
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return DownstreamUnavailable(service, detail=f"{reason} ({where})")
+
+
 class DownstreamTimeout(ServiceError):
     """A service we depend on did not answer within its deadline: 504."""
 
