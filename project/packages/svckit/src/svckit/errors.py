@@ -6,6 +6,8 @@ URL or exception text; what an operator needs goes in `detail`, which is logged,
 
 import json
 import logging
+import os
+import ssl
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,8 +54,12 @@ class DownstreamUnavailable(ServiceError):
 
 def cannot_connect(service: str, where: str, exc: OSError) -> DownstreamUnavailable:
     """502 `<service> is unavailable`; the address and the reason go to the log only."""
-    # strerror, not os.strerror(errno): a resolver's error numbers are not errno's.
-    reason = exc.strerror or str(exc) or type(exc).__name__
+    # errno's own words (asyncio's strerror repeats the address); a resolver's negative
+    # numbers and TLS's codes are not errno's, so their own words stand.
+    if exc.errno and exc.errno > 0 and not isinstance(exc, ssl.SSLError):
+        reason = os.strerror(exc.errno)
+    else:
+        reason = exc.strerror or str(exc) or type(exc).__name__
     return DownstreamUnavailable(service, detail=f"{reason} ({where})")
 
 
