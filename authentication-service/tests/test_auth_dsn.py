@@ -1,7 +1,7 @@
 """`DSN` in the original's libpq keyword form and as a URI both reach the same database."""
 
-from authentication_service.dsn import Target
 from svckit import dsn
+from svckit.dsn import Target
 
 GO_DSN = (
     "host=postgres port=5432 user=postgres password=password dbname=users "

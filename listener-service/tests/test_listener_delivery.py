@@ -26,7 +26,7 @@ from devkit.process import ServiceProcess
 from devkit.proxy import TcpProxy
 from devkit.system import RabbitNames
 from devkit.wait import await_for, http_status, wait_for
-from listener_service.consumer import FAILURES_HEADER
+from listener_service.fate import FAILURES_HEADER
 from listener_service.logger_client import LoggerClient, Verdict
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection

@@ -16,14 +16,15 @@ import orjson
 from aiormq.abc import DeliveredMessage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from listener_service.consumer import (
+from listener_service.consumer import encoded, log_entry
+from listener_service.fate import (
     FAILURES_HEADER,
     ORIGINAL_ROUTING_KEY,
     REASON_MAX,
     SHORTSTR_MAX,
+    DeadLetter,
     Poison,
-    encoded,
-    log_entry,
+    dead_letter_headers,
     origin,
     shortstr,
 )
@@ -126,12 +127,9 @@ def test_the_dead_letter_copy_s_own_headers_and_key_always_encode(
     """Whatever headers a message came with, the copy with ours alone can be published: the
     fallback `_dead_letter` takes when the original's headers cannot be."""
     message = delivered(b"{}", headers, None)
-    first = origin(message)
-    ours: dict[str, Any] = {
-        **first,
-        REASON_HEADER: reason[:REASON_MAX],
-        FAILURES_HEADER: failures,
-    }
+    first = origin(message.headers, message.exchange, message.routing_key)
+    ours = dead_letter_headers(first, DeadLetter(reason, "error", failures))
+    assert len(ours[REASON_HEADER]) <= REASON_MAX
     assert encode.field_table(ours)
     key = shortstr(first[ORIGINAL_ROUTING_KEY])
     assert len(key.encode()) <= SHORTSTR_MAX

@@ -10,10 +10,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from limits import parse
 from svckit.backoff import retry_forever
+from svckit.dsn import Target
 from svckit.readiness import Readiness
 
 from authentication_service.activity import ActivityLog
-from authentication_service.dsn import Target
 from authentication_service.passwords import PasswordChecker
 from authentication_service.rate_limit import FailureLimiter
 from authentication_service.settings import AuthSettings

@@ -9,9 +9,8 @@ from typing import Any, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+from svckit.dsn import Target
 from svckit.errors import ServiceError
-
-from authentication_service.dsn import Target
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ import itertools
 import logging
 from typing import Any
 
-from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError
+from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError, cannot_connect
 from svckit.gob import GoStruct
 from svckit.metrics import downstream_call
 from svckit.netrpc import (
@@ -28,8 +28,6 @@ from svckit.netrpc import (
 )
 from svckit.netrpc import client_codec as new_codec
 from svckit.tracing import client_span
-
-from broker_service.failures import cannot_connect
 
 log = logging.getLogger(__name__)
 

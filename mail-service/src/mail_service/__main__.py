@@ -2,15 +2,14 @@
 
 from svckit.serve import run
 
-from mail_service.app import build_app
+from mail_service.app import SERVICE, build_app
 from mail_service.settings import MailSettings
 
 
 def main() -> None:
     settings = MailSettings()
-    # Its compose name (and the original's): mailer-service. SMTP has no instrumentation
-    # package; the client's send is traced by hand (smtp_client).
-    run(lambda: build_app(settings), settings, "mailer-service")
+    # SMTP has no instrumentation package; the mailer traces its sends by hand.
+    run(lambda: build_app(settings), settings, SERVICE)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The mail service as one process: the app, and the lifespan that opens its SMTP client."""
+"""The mail service as one process: the app, and the lifespan that builds its parts."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -7,28 +7,34 @@ from fastapi import FastAPI
 from svckit.app import create_app
 
 from mail_service.composer import Composer
+from mail_service.deps import Parts
 from mail_service.http_api import router
+from mail_service.mailer import Mailer
 from mail_service.settings import MailSettings
-from mail_service.smtp_client import MailServer
+from mail_service.smtp_check import SmtpCheck
+from mail_service.smtp_pool import SmtpPool
+
+# Its compose name (and the original's): its logs, metrics and traces carry it.
+SERVICE = "mailer-service"
 
 
 def build_app(settings: MailSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        server = MailServer(settings)
-        app.state.settings = settings
-        app.state.mail_server = server
+        pool = SmtpPool(settings)
+        smtp = SmtpCheck(pool, settings)
         composer = Composer(settings.mail_domain, settings.from_name)
-        app.state.composer = composer
-        app.state.readiness.add("smtp", server.check)
+        app.state.parts = Parts(settings, composer, Mailer(pool, settings))
+        app.state.readiness.add("smtp", smtp.check)
         try:
             yield
         finally:
-            await server.close()
+            await smtp.close()
+            await pool.close()
             composer.close()
 
     app = create_app(
-        "mail-service",
+        SERVICE,
         description="Renders a message into text and HTML mail and sends it over SMTP.",
         lifespan=lifespan,
         settings=settings,

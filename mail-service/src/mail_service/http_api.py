@@ -1,33 +1,13 @@
-"""The HTTP door: `POST /send`; routes only, the composer and the SMTP client live in the app."""
+"""The HTTP door: `POST /send`; routes only, given their parts by `deps`."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from svckit.envelope import Envelope, reply
 
-from mail_service.composer import Composer
+from mail_service.deps import ComposerDep, MailerDep, SettingsDep
 from mail_service.models import SendRequest
-from mail_service.settings import MailSettings
-from mail_service.smtp_client import MailServer
 
 router = APIRouter(tags=["mail"])
-
-
-# `async`: FastAPI would run a plain `def` dependency in its thread pool, a hop per request.
-async def _settings(request: Request) -> MailSettings:
-    settings: MailSettings = request.app.state.settings
-    return settings
-
-
-async def _composer(request: Request) -> Composer:
-    composer: Composer = request.app.state.composer
-    return composer
-
-
-async def _mail_server(request: Request) -> MailServer:
-    server: MailServer = request.app.state.mail_server
-    return server
 
 
 @router.post(
@@ -42,12 +22,12 @@ async def _mail_server(request: Request) -> MailServer:
 )
 async def send(
     body: SendRequest,
-    settings: Annotated[MailSettings, Depends(_settings)],
-    composer: Annotated[Composer, Depends(_composer)],
-    mail_server: Annotated[MailServer, Depends(_mail_server)],
+    settings: SettingsDep,
+    composer: ComposerDep,
+    mailer: MailerDep,
 ) -> JSONResponse:
     """Send one `multipart/alternative` mail; 202 `sent to <to>` once the server took it."""
     sender = body.sender or settings.from_address
     mail = await composer.compose_off_loop(sender, body.to, body.subject, body.message)
-    await mail_server.send(mail, sender, body.to)
+    await mailer.send(mail, sender, body.to)
     return reply(202, f"sent to {body.to}")

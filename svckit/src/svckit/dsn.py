@@ -2,10 +2,14 @@
 
 The original's `DSN` was the keyword form (`host=postgres port=5432 user=postgres
 password=password dbname=users sslmode=disable timezone=UTC connect_timeout=5`); asyncpg reads
-URIs only. Everything here turns either form into libpq's keywords and back.
+URIs only. Everything here turns either form into libpq's keywords and back, and into the
+arguments asyncpg connects with (`Target`).
 """
 
+import getpass
+import os
 import re
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 URI_SCHEMES = ("postgresql://", "postgres://")
@@ -112,3 +116,31 @@ def first_address(keywords: dict[str, str]) -> tuple[str, int]:
     host = (keywords.get("host") or keywords.get("hostaddr") or "127.0.0.1").split(",")[0]
     port = (keywords.get("port") or "").split(",")[0]
     return host or "127.0.0.1", int(port) if port else DEFAULT_PORT
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a database lives, in the terms asyncpg takes: every keyword in a URI's query,
+    which asyncpg parses as libpq does (a keyword it does not know, `timezone`, becomes a
+    session setting, as the Go driver made it); `connect_timeout` is ours to apply, and the
+    database is passed on its own."""
+
+    uri: str
+    database: str
+    connect_timeout: float | None
+
+    @classmethod
+    def from_dsn(cls, value: str) -> "Target":
+        keywords = parse(value)
+        if "hostaddr" in keywords:
+            keywords.setdefault("host", keywords.pop("hostaddr"))
+        timeout = keywords.pop("connect_timeout", None)
+        database = (
+            keywords.pop("dbname", "")
+            or keywords.pop("database", "")
+            or os.environ.get("PGDATABASE")
+            or keywords.get("user")
+            or os.environ.get("PGUSER")
+            or getpass.getuser()
+        )
+        return cls(to_uri(keywords), database, float(timeout) if timeout else None)

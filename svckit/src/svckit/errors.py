@@ -7,6 +7,7 @@ URL or exception text; what an operator needs goes in `detail`, which is logged,
 import json
 import logging
 import os
+import ssl
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,9 +69,17 @@ class CannotConnect(DownstreamUnavailable):
 
     @classmethod
     def from_os_error(cls, service: str, where: str, exc: OSError) -> "CannotConnect":
-        # strerror of a refused connect is asyncio's "Connect call failed (...)"; errno says it.
-        cause = os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__
+        # errno's own words (asyncio's strerror repeats the address); a resolver's negative
+        # numbers and TLS's codes are not errno's, so their own words stand.
+        if exc.errno and exc.errno > 0 and not isinstance(exc, ssl.SSLError):
+            cause = os.strerror(exc.errno)
+        else:
+            cause = exc.strerror or str(exc) or type(exc).__name__
         return cls(service, where, cause)
+
+
+# The one rule for a connect that failed, for callers that are not classes' users.
+cannot_connect = CannotConnect.from_os_error
 
 
 class ConnectionLost(DownstreamUnavailable):
