@@ -3,6 +3,7 @@
 import logging
 
 import aiohttp
+from svckit.contract import log_body
 from svckit.metrics import downstream_call
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ class ActivityLog:
         self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
 
     async def logged_in(self, email: str) -> None:
-        entry = {"name": "authentication", "data": f"{email} logged in"}
+        entry = log_body("authentication", f"{email} logged in")
         try:
             with downstream_call("logger-service", "http") as call:
                 async with self._client.post(self.url, json=entry) as response:

@@ -48,6 +48,7 @@ from opentelemetry import propagate
 from svckit import amqp
 from svckit.backoff import retry_forever
 from svckit.batching import GroupCommit
+from svckit.contract import log_body
 from svckit.errors import ServiceError
 
 from listener_service import metrics
@@ -91,11 +92,8 @@ def log_entry(message: AbstractIncomingMessage, max_size: int) -> dict[str, Any]
         raise Poison(f"the body is not valid JSON: {exc}", "not_json") from None
     if not isinstance(body, dict):
         raise Poison("the body is not a JSON object", "not_json")
-    entry = {"name": body.get("name"), "data": body.get("data")}
     # A publisher without message ids (the original Go broker) gets at-least-once, not exactly-once.
-    if message.message_id:
-        entry["event_id"] = message.message_id
-    return entry
+    return log_body(body.get("name"), body.get("data"), message.message_id or None)
 
 
 def encoded(entry: dict[str, Any]) -> bytes:

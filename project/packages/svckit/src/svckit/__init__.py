@@ -13,7 +13,9 @@
 - `backoff`: retry a connect with capped exponential back-off.
 - `jsonrpc`: the wire codec of Go's `net/rpc/jsonrpc`.
 - `gob`: Go's `encoding/gob`, the part `net/rpc` uses (no Python library speaks it).
-- `netrpc`: Go's `net/rpc` on either codec, client and server side, and `RPCServer.LogInfo`.
+- `contract`: the logger's contract: the entry and its caps, `RPCServer.LogInfo` and its
+  argument, the exchange and routing keys.
+- `netrpc`: Go's `net/rpc` on either codec, client and server side.
 - `amqp`: the confirmed, persistent RabbitMQ publisher.
 - `dsn`: PostgreSQL connection strings in libpq's keyword form or as URIs.
 
