@@ -26,6 +26,8 @@ from aio_pika.abc import (
 from aio_pika.connection import make_url
 
 from svckit.backoff import retry_forever
+
+# Named here too because the listener's topology code reads the keys as `amqp.LOG_ROUTING_KEYS`.
 from svckit.contract import LOG_ROUTING_KEYS as LOG_ROUTING_KEYS
 from svckit.contract import LOGS_EXCHANGE
 from svckit.errors import DownstreamTimeout, DownstreamUnavailable
