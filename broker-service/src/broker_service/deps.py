@@ -6,23 +6,10 @@ FastAPI has no dependency to resolve on each request; the others take `ClientsDe
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends
+from svckit.parts import Part
 
 from broker_service.clients import Clients
 
-
-def install(app: FastAPI, clients: Clients) -> None:
-    app.state.clients = clients
-
-
-def clients_of(request: Request) -> Clients:
-    clients: Clients = request.app.state.clients
-    return clients
-
-
-# Async, so FastAPI calls it in the loop rather than hopping to a worker thread per request.
-async def _clients(request: Request) -> Clients:
-    return clients_of(request)
-
-
-ClientsDep = Annotated[Clients, Depends(_clients)]
+clients_of = Part[Clients]("clients")
+ClientsDep = Annotated[Clients, Depends(clients_of.dependency)]

@@ -7,7 +7,8 @@ has no dependency to resolve on each write.
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends
+from svckit.parts import Part
 
 from logger_service.store import LogStore
 
@@ -19,18 +20,5 @@ class Parts:
     logs_answer_max: int
 
 
-def install(app: FastAPI, parts: Parts) -> None:
-    app.state.parts = parts
-
-
-def parts_of(request: Request) -> Parts:
-    parts: Parts = request.app.state.parts
-    return parts
-
-
-# Async, so FastAPI calls it in the loop rather than hopping to a worker thread per request.
-async def _parts(request: Request) -> Parts:
-    return parts_of(request)
-
-
-PartsDep = Annotated[Parts, Depends(_parts)]
+parts_of = Part[Parts]("parts")
+PartsDep = Annotated[Parts, Depends(parts_of.dependency)]

@@ -13,6 +13,8 @@
 - `backoff`: retry a connect with capped exponential back-off.
 - `jsonrpc`: the wire codec of Go's `net/rpc/jsonrpc`.
 - `gob`: Go's `encoding/gob`, the part `net/rpc` uses (no Python library speaks it).
+- `parts`: a service's parts stored once on the app in the lifespan and read back typed
+  (each service's `deps.py`).
 - `contract`: the logger's contract: the entry and its caps, `RPCServer.LogInfo` and its
   argument, the exchange and routing keys.
 - `netrpc`: Go's `net/rpc` on either codec, client and server side.
