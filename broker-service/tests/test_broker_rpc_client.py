@@ -5,11 +5,13 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from broker_service.rpc_client import RpcPool, log_info
+from broker_service.rpc_client import RpcPool
+from broker_service.sinks import RpcSink
 from devkit.net import free_port
 from devkit.wait import await_for
+from svckit.contract import LOG_INFO, RPC_PAYLOAD, Entry
 from svckit.errors import DownstreamTimeout, DownstreamUnavailable
-from svckit.netrpc import LOG_INFO, RPC_PAYLOAD, Call, Codec, ServerCodec, server_codec
+from svckit.netrpc import Call, Codec, ServerCodec, server_codec
 
 CODECS: tuple[Codec, ...] = ("jsonrpc", "gob")
 # Bytes each codec cannot read: not a JSON object; a gob length byte announcing 128 bytes.
@@ -41,6 +43,11 @@ class Peer:
 
 
 Handler = Callable[[Peer], Awaitable[None]]
+
+
+async def log_info(pool: RpcPool, name: str, data: str) -> str:
+    """The `log` action's write through the pool: the logger's reply."""
+    return (await RpcSink(pool).write(Entry(name=name, data=data))).message
 
 
 class RpcServer:

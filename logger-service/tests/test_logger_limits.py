@@ -20,7 +20,8 @@ from logger_service.store import LogStore
 from logs_proto import logs_pb2, logs_pb2_grpc
 from pydantic import ValidationError
 from pymongo.collection import Collection
-from svckit.netrpc import LOG_INFO, RPC_PAYLOAD, Codec, Reply, client_codec
+from svckit.contract import LOG_INFO, RPC_PAYLOAD
+from svckit.netrpc import Codec, Reply, client_codec
 
 NAME_MAX, DATA_MAX = 256, 64 * 1024
 ANSWER_MAX = 1024 * 1024

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from devkit.process import ServiceProcess
 from pymongo.collection import Collection
-from svckit.netrpc import RPC_PAYLOAD, Reply, client_codec
+from svckit.contract import RPC_PAYLOAD
+from svckit.netrpc import Reply, client_codec
 
 METHOD = "RPCServer.LogInfo"
 Logs = Collection[dict[str, Any]]

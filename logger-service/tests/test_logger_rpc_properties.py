@@ -15,8 +15,8 @@ from devkit.process import ServiceProcess
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymongo.collection import Collection
-from svckit.entries import LIMITS
-from svckit.netrpc import LOG_INFO, RPC_PAYLOAD, Codec, Reply, client_codec
+from svckit.contract import LIMITS, LOG_INFO, RPC_PAYLOAD
+from svckit.netrpc import Codec, Reply, client_codec
 
 CODECS: tuple[Codec, ...] = ("jsonrpc", "gob")
 NAME_MAX, DATA_MAX = LIMITS.log_name_max, LIMITS.log_data_max

@@ -14,7 +14,8 @@ from devkit.net import free_port
 from devkit.otlp import OtlpReceiver, Trace, tracing_env
 from devkit.process import ServiceProcess
 from logs_proto import logs_pb2, logs_pb2_grpc
-from svckit.netrpc import LOG_INFO, RPC_PAYLOAD, Codec, Reply, client_codec
+from svckit.contract import LOG_INFO, RPC_PAYLOAD
+from svckit.netrpc import Codec, Reply, client_codec
 
 
 @pytest.fixture(scope="module")

@@ -30,11 +30,13 @@ import aiohttp
 import benchkit
 import httpx
 from broker_service.grpc_client import GrpcLogger
-from broker_service.rpc_client import RpcPool, log_info
+from broker_service.rpc_client import RpcPool
+from broker_service.sinks import RpcSink
 from devkit.mongo import secantus_argv
 from devkit.net import answers, free_port
 from devkit.process import ServiceProcess
 from devkit.wait import wait_for
+from svckit.contract import Entry
 from svckit.netrpc import Codec
 
 CONCURRENCY = 32
@@ -223,9 +225,10 @@ async def main(quick: bool) -> list[benchkit.Result]:
             )
 
             pool = RpcPool(rpc_addr, size=4, timeout=10, codec=RPC_CODEC)
+            rpc_sink, entry = RpcSink(pool), Entry.model_validate(ENTRY)
 
             async def direct_rpc() -> None:
-                await log_info(pool, ENTRY["name"], ENTRY["data"])
+                await rpc_sink.write(entry)
 
             grpc_logger = GrpcLogger(grpc_addr, timeout=10)
             grpc_logger.start()

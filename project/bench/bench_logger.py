@@ -24,13 +24,15 @@ from typing import Any
 import aiohttp
 import benchkit
 import grpc
-from broker_service.rpc_client import RpcPool, log_info
+from broker_service.rpc_client import RpcPool
+from broker_service.sinks import RpcSink
 from devkit.mongo import SecantusProcess
 from devkit.net import free_port
 from devkit.process import ServiceProcess
 from devkit.wait import await_for
 from logs_proto import logs_pb2, logs_pb2_grpc
 from pymongo import AsyncMongoClient
+from svckit.contract import Entry
 
 GOAL = 2.0
 CONCURRENCY = 32
@@ -98,11 +100,14 @@ async def doors(svc: ServiceProcess) -> AsyncIterator[dict[str, Callable[[], Awa
                     raise RuntimeError(f"HTTP {r.status}")
                 await r.read()
 
+        gob_sink, gob_entry = RpcSink(gob_rpc), Entry(name="rpc-gob", data=DATA)
+        json_sink, json_entry = RpcSink(json_rpc), Entry(name="rpc-jsonrpc", data=DATA)
+
         async def via_gob() -> None:
-            await log_info(gob_rpc, "rpc-gob", DATA)
+            await gob_sink.write(gob_entry)
 
         async def via_jsonrpc() -> None:
-            await log_info(json_rpc, "rpc-jsonrpc", DATA)
+            await json_sink.write(json_entry)
 
         async def via_grpc() -> None:
             await stub.WriteLog(grpc_request, timeout=10)

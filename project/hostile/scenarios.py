@@ -24,7 +24,7 @@ from aiormq.abc import FieldValue
 from devkit.system import LocalSystem
 from logs_proto import logs_pb2, logs_pb2_grpc
 from svckit import gob, jsonrpc, netrpc
-from svckit.entries import LIMITS
+from svckit.contract import LIMITS, LOG_INFO, RPC_PAYLOAD
 
 from hostile.doors import rpc_call, stored
 
@@ -270,9 +270,7 @@ async def over_size_entries(system: LocalSystem, hit: Hit) -> None:
     codec = netrpc.GobClientCodec()
     reader, writer = await asyncio.open_connection("127.0.0.1", system.ports["logger_rpc"])
     try:
-        frame = codec.request(
-            1, netrpc.LOG_INFO, netrpc.RPC_PAYLOAD, {"Name": name, "Data": datas["gob"]}
-        )
+        frame = codec.request(1, LOG_INFO, RPC_PAYLOAD, {"Name": name, "Data": datas["gob"]})
         writer.write(frame)
         hit.sent += len(frame)
         replies: list[netrpc.Reply] = []

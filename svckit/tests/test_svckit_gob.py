@@ -13,8 +13,10 @@ import pytest
 from devkit.fuzz import BUDGET, FUZZ, chunks, mutated
 from hypothesis import given
 from hypothesis import strategies as st
-from svckit import gob
-from svckit.netrpc import INVALID_REQUEST, REQUEST, RESPONSE, RPC_PAYLOAD
+from svckit import contract, gob
+from svckit.netrpc import INVALID_REQUEST, REQUEST, RESPONSE, gob_type
+
+RPC_PAYLOAD = gob_type(contract.RPC_PAYLOAD)
 
 # Go: enc.Encode(rpc.Request{"RPCServer.LogInfo", 0}), then with Seq 1 (the type is known).
 GO_REQUEST_0 = bytes.fromhex(

@@ -8,14 +8,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from svckit import gob
+from svckit.contract import LOG_INFO, RPC_PAYLOAD
 from svckit.netrpc import (
-    LOG_INFO,
-    RPC_PAYLOAD,
     Call,
     CallError,
     Codec,
     StreamError,
     client_codec,
+    gob_type,
     server_codec,
 )
 
@@ -111,7 +111,7 @@ def test_mutated_gob_streams_raise_nothing_but_stream_error(
     try:
         for item in decoder.feed(bytes(data)):
             with contextlib.suppress(gob.GobError):
-                decoder.read_struct(item, RPC_PAYLOAD)
+                decoder.read_struct(item, gob_type(RPC_PAYLOAD))
     except gob.FrameError:
         pass
 

@@ -2,6 +2,7 @@
 
 import logging
 
+from svckit.contract import log_body
 from svckit.errors import ServiceError
 from svckit.http_client import Downstream, HttpClient
 
@@ -20,7 +21,7 @@ class ActivityLog:
         self._logger = Downstream(self._client, "logger-service", logger_url, timeout)
 
     async def logged_in(self, email: str) -> None:
-        entry = {"name": "authentication", "data": f"{email} logged in"}
+        entry = log_body("authentication", f"{email} logged in")
         try:
             reply = await self._logger.send("POST", "/log", json_body=entry)
         except ServiceError as exc:

@@ -10,6 +10,7 @@ from svckit.app import create_app
 from svckit.edge import TRACE_HEADER
 
 from broker_service.clients import open_clients
+from broker_service.deps import clients_of
 from broker_service.http_api import router
 from broker_service.settings import BrokerSettings
 
@@ -20,7 +21,7 @@ def build_app(settings: BrokerSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_clients(settings, app.state.readiness) as clients:
-            app.state.clients = clients
+            clients_of.install(app, clients)
             yield
 
     # As the original's cors.Options, with exact origins (a setting) instead of any http(s)

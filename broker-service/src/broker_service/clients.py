@@ -1,7 +1,7 @@
 """Every downstream client of the broker, created once per process in the lifespan."""
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 from svckit.amqp import Publisher
@@ -11,16 +11,17 @@ from broker_service.grpc_client import GrpcLogger
 from broker_service.http_clients import Downstream, HttpPool
 from broker_service.rpc_client import RpcPool
 from broker_service.settings import BrokerSettings
+from broker_service.sinks import Door, GrpcSink, HttpSink, LogSink, RabbitSink, RpcSink
 
 
 @dataclass(frozen=True)
 class Clients:
     auth: Downstream
     mail: Downstream
+    # The logger's HTTP door, for `GET /logs`; writes go through `sinks`.
     logger: Downstream
-    rpc: RpcPool
-    grpc: GrpcLogger
-    rabbit: Publisher
+    # The logger's four doors by name (`sinks.DOORS`).
+    sinks: Mapping[Door, LogSink]
 
 
 @contextlib.asynccontextmanager
@@ -39,29 +40,35 @@ async def open_clients(settings: BrokerSettings, readiness: Readiness) -> AsyncI
         connection_name="broker-service",
     )
     await publisher.start()
+    rpc = RpcPool(
+        settings.logger_rpc_addr,
+        settings.rpc_pool_size,
+        settings.logger_timeout,
+        settings.logger_rpc_codec,
+    )
+    logger = Downstream(http, "logger-service", settings.logger_url, settings.logger_timeout)
+    sinks: list[LogSink] = [
+        GrpcSink(grpc_logger),
+        HttpSink(logger),
+        RpcSink(rpc),
+        RabbitSink(publisher),
+    ]
     clients = Clients(
         auth=Downstream(http, "authentication-service", settings.auth_url, settings.auth_timeout),
         mail=Downstream(http, "mail-service", settings.mail_url, settings.mail_timeout),
-        logger=Downstream(http, "logger-service", settings.logger_url, settings.logger_timeout),
-        rpc=RpcPool(
-            settings.logger_rpc_addr,
-            settings.rpc_pool_size,
-            settings.logger_timeout,
-            settings.logger_rpc_codec,
-        ),
-        grpc=grpc_logger,
-        rabbit=publisher,
+        logger=logger,
+        sinks={sink.door: sink for sink in sinks},
     )
     readiness.add("authentication-service", clients.auth.ping)
     readiness.add("mail-service", clients.mail.ping)
-    readiness.add("logger-service", clients.logger.ping)
-    readiness.add("logger-rpc", clients.rpc.check)
-    readiness.add("logger-grpc", clients.grpc.check)
-    readiness.add("rabbitmq", clients.rabbit.check)
+    readiness.add("logger-service", logger.ping)
+    readiness.add("logger-rpc", rpc.check)
+    readiness.add("logger-grpc", grpc_logger.check)
+    readiness.add("rabbitmq", publisher.check)
     try:
         yield clients
     finally:
         await publisher.close()
-        await clients.rpc.close()
+        await rpc.close()
         await grpc_logger.close()
         await http.close()

@@ -1,23 +1,28 @@
-"""The broker's routes: thin handlers that pick a downstream and shape its answer."""
+"""The broker's routes: thin handlers that pick a downstream and shape its answer.
 
+The hot routes (`POST /`, `/handle`, `/log-*`) reach the clients through `deps.clients_of`,
+not a FastAPI dependency: nothing to resolve per request.
+"""
+
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from svckit.client_address import client_address
 from svckit.envelope import Envelope, reply
 
 from broker_service.clients import Clients
+from broker_service.deps import ClientsDep, clients_of
 from broker_service.models import (
     AuthAction,
     AuthPayload,
     HandleRequest,
     LogAction,
-    LogPayload,
     LogRequest,
     MailPayload,
 )
-from broker_service.rpc_client import log_info
+from broker_service.sinks import DOORS, Door, Logged
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Envelope, "description": "the body is malformed or a field is wrong"},
@@ -29,13 +34,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(responses=_ERRORS)
 
 
-# `async`: FastAPI would run a plain `def` dependency in its thread pool, a hop per request.
-async def _clients(request: Request) -> Clients:
-    clients: Clients = request.app.state.clients
-    return clients
-
-
-ClientsDep = Annotated[Clients, Depends(_clients)]
+def _answer(logged: Logged) -> JSONResponse:
+    if logged.data is None:
+        return reply(202, logged.message)
+    return reply(202, logged.message, logged.data)
 
 
 @router.post("/", response_model=Envelope, summary="Hit the broker (any or no body)")
@@ -52,46 +54,35 @@ async def hit() -> JSONResponse:
         429: {"model": Envelope, "description": "too many failed logins (Retry-After)"},
     },
 )
-async def handle(payload: HandleRequest, request: Request, clients: ClientsDep) -> JSONResponse:
-    """Dispatch on `action`: `auth`, `log` (over Go's net/rpc, as the original) or `mail`."""
+async def handle(payload: HandleRequest, request: Request) -> JSONResponse:
+    """Dispatch on `action`: `auth`, `log` (over Go's `net/rpc`, as the original) or `mail`."""
     body = payload.root
+    clients = clients_of(request)
     if isinstance(body, AuthAction):
         return await _authenticate(clients, body.auth, client_address(request))
     if isinstance(body, LogAction):
-        return await _log_rpc(clients, body.log)
+        return _answer(await clients.sinks["rpc"].write(body.log))
     return await _send_mail(clients, body.mail)
 
 
-@router.post("/log-grpc", status_code=202, response_model=Envelope)
-async def log_grpc(payload: LogRequest, clients: ClientsDep) -> JSONResponse:
-    """Write `log` through the logger's gRPC door."""
-    entry = payload.log
-    await clients.grpc.write_log(entry.name, entry.data)
-    return reply(202, "logged")
+def _log_route(door: Door) -> Callable[[LogRequest, Request], Awaitable[JSONResponse]]:
+    async def log_through(payload: LogRequest, request: Request) -> JSONResponse:
+        sink = clients_of(request).sinks[door]
+        return _answer(await sink.write(payload.log, payload.level_or_default()))
+
+    return log_through
 
 
-@router.post("/log-http", status_code=202, response_model=Envelope)
-async def log_http(payload: LogRequest, clients: ClientsDep) -> JSONResponse:
-    """Write `log` through the logger's HTTP `/log`."""
-    entry = payload.log
-    await clients.logger.post("/log", {"name": entry.name, "data": entry.data})
-    return reply(202, "logged")
-
-
-@router.post("/log-rpc", status_code=202, response_model=Envelope)
-async def log_rpc(payload: LogRequest, clients: ClientsDep) -> JSONResponse:
-    """Write `log` through the logger's net/rpc door, as the `log` action does."""
-    return await _log_rpc(clients, payload.log)
-
-
-@router.post("/log-rabbit", status_code=202, response_model=Envelope)
-async def log_rabbit(payload: LogRequest, clients: ClientsDep) -> JSONResponse:
-    """Publish `log` to RabbitMQ as `log.<level>`; answers once RabbitMQ confirmed it."""
-    entry = payload.log
-    message_id = await clients.rabbit.publish(
-        f"log.{payload.level_or_default()}", {"name": entry.name, "data": entry.data}
+for _sink in DOORS:
+    router.add_api_route(
+        f"/log-{_sink.door}",
+        _log_route(_sink.door),
+        methods=["POST"],
+        name=f"log_{_sink.door}",
+        description=_sink.__doc__,
+        status_code=202,
+        response_model=Envelope,
     )
-    return reply(202, "logged via RabbitMQ", {"message_id": message_id})
 
 
 @router.get("/logs", response_model=Envelope)
@@ -116,10 +107,6 @@ async def _authenticate(clients: Clients, auth: AuthPayload, client: str) -> JSO
         headers={"X-Forwarded-For": client},
     )
     return reply(202, "Authenticated!", answer.data)
-
-
-async def _log_rpc(clients: Clients, entry: LogPayload) -> JSONResponse:
-    return reply(202, await log_info(clients.rpc, entry.name, entry.data))
 
 
 async def _send_mail(clients: Clients, mail: MailPayload) -> JSONResponse:

@@ -18,11 +18,10 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
-from svckit.entries import EntryData, EntryName
+from svckit.contract import Entry, Level
 from svckit.fields import Email, EmailOrEmpty, OneLine
 from svckit.go_json import GoModel, go_fields
 
-Level = Literal["INFO", "WARNING", "ERROR"]
 ACTIONS = ("auth", "log", "mail")
 
 
@@ -31,11 +30,9 @@ class AuthPayload(GoModel):
     password: str
 
 
-class LogPayload(GoModel):
-    # The logger's own cap, so an entry it would refuse is refused here, before any door or
-    # RabbitMQ carries it (the listener would only dead-letter it).
-    name: EntryName
-    data: EntryData
+class LogPayload(Entry):
+    # The logger's own entry with its caps, so an entry it would refuse is refused here, before
+    # any door or RabbitMQ carries it (the listener would only dead-letter it).
     level: Level | None = Field(
         default=None, description="RabbitMQ routing level; the top-level `level` wins."
     )

@@ -13,12 +13,10 @@ import itertools
 import logging
 from typing import Any
 
-from svckit.errors import DownstreamTimeout, DownstreamUnavailable, ServiceError, cannot_connect
-from svckit.gob import GoStruct
+from svckit.contract import GoArgs
+from svckit.errors import DownstreamTimeout, DownstreamUnavailable, cannot_connect
 from svckit.metrics import downstream_call
 from svckit.netrpc import (
-    LOG_INFO,
-    RPC_PAYLOAD,
     ClientCodec,
     Codec,
     Reply,
@@ -51,7 +49,7 @@ class _Connection:
         return not self._reader_task.done()
 
     async def call(
-        self, method: str, arg_type: GoStruct, arg: dict[str, Any], context: dict[str, str]
+        self, method: str, arg_type: GoArgs, arg: dict[str, Any], context: dict[str, str]
     ) -> Reply:
         seq = next(self._seqs)
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
@@ -118,7 +116,7 @@ class RpcPool:
         self._locks = [asyncio.Lock() for _ in self._slots]
         self._next = itertools.cycle(range(len(self._slots)))
 
-    async def call(self, method: str, arg_type: GoStruct, arg: dict[str, Any]) -> Any:
+    async def call(self, method: str, arg_type: GoArgs, arg: dict[str, Any]) -> Any:
         """The call's result; its deadline covers dialling, writing and the reply.
 
         A CLIENT span (no instrumentation package knows net/rpc) whose context travels in the
@@ -167,11 +165,3 @@ class RpcPool:
             if conn is not None:
                 await conn.close()
         self._slots = [None] * len(self._slots)
-
-
-async def log_info(pool: RpcPool, name: str, data: str) -> str:
-    """`RPCServer.LogInfo(RPCPayload{Name, Data})` → the logger's reply string."""
-    result = await pool.call(LOG_INFO, RPC_PAYLOAD, {"Name": name, "Data": data})
-    if not isinstance(result, str):
-        raise ServiceError(502, f"{SERVICE} answered {result!r} instead of a string")
-    return result

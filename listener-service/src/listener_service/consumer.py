@@ -23,8 +23,9 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 from opentelemetry import propagate
-from svckit import amqp
+from svckit import amqp, contract
 from svckit.backoff import retry_forever
+from svckit.contract import log_body
 from svckit.errors import ServiceError
 
 from listener_service import fate, metrics, topology
@@ -53,11 +54,8 @@ def log_entry(message: AbstractIncomingMessage, max_size: int) -> dict[str, Any]
         raise Poison(f"the body is not valid JSON: {exc}", "not_json") from None
     if not isinstance(body, dict):
         raise Poison("the body is not a JSON object", "not_json")
-    entry = {"name": body.get("name"), "data": body.get("data")}
     # A publisher without message ids (the original Go broker) gets at-least-once, not exactly-once.
-    if message.message_id:
-        entry["event_id"] = message.message_id
-    return entry
+    return log_body(body.get("name"), body.get("data"), message.message_id or None)
 
 
 def encoded(entry: dict[str, Any]) -> bytes:
@@ -119,7 +117,7 @@ class Listener:
         log.info(
             "consuming %s (bound to %s on %s), forwarding to %s",
             s.queue,
-            ", ".join(amqp.LOG_ROUTING_KEYS),
+            ", ".join(contract.LOG_ROUTING_KEYS),
             s.exchange,
             s.logger_url,
         )

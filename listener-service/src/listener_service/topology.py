@@ -4,7 +4,7 @@ dead letters, and its durable queue bound to every log routing key."""
 from typing import Any
 
 from aio_pika.abc import AbstractChannel, AbstractQueue
-from svckit import amqp
+from svckit import amqp, contract
 
 from listener_service.settings import ListenerSettings
 
@@ -27,6 +27,6 @@ async def declare(channel: AbstractChannel, settings: ListenerSettings) -> Abstr
     queue = await channel.declare_queue(
         settings.queue, durable=True, arguments=queue_arguments(settings)
     )
-    for key in amqp.LOG_ROUTING_KEYS:
+    for key in contract.LOG_ROUTING_KEYS:
         await queue.bind(logs, key)
     return queue

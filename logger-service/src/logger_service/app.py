@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from svckit.app import create_app
 from svckit.backoff import retry_forever
 
+from logger_service.deps import Parts, parts_of
 from logger_service.grpc_server import GrpcServer
 from logger_service.http_api import router
 from logger_service.rpc_server import Limits, RpcServer
@@ -33,8 +34,7 @@ def build_app(settings: LoggerSettings) -> FastAPI:
                 journal=settings.mongo_journal,
             )
             stack.push_async_callback(store.close)
-            app.state.store = store
-            app.state.logs_answer_max = settings.logs_answer_max
+            parts_of.install(app, Parts(store, settings.logs_answer_max))
             app.state.readiness.add("mongodb", store.ping)
 
             # In the background, so the doors open and /ready says 503 while MongoDB is away.

@@ -9,15 +9,15 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from logs_proto import logs_pb2, logs_pb2_grpc
-from svckit.entries import LIMITS
+from svckit.contract import GRPC_RESULT, LIMITS
 
-from logger_service.metrics import written
-from logger_service.store import UNAVAILABLE, LogStore, StoreUnavailable
+from logger_service import writes
+from logger_service.store import LogStore, StoreUnavailable
+from logger_service.writes import StoreOutage
 
 log = logging.getLogger(__name__)
 
 LOG_SERVICE = logs_pb2.DESCRIPTOR.services_by_name["LogService"].full_name
-RESULT = "logged!"
 # Room beyond one entry's name and data for the request's own framing (tags, lengths).
 MESSAGE_OVERHEAD = 1024
 
@@ -35,12 +35,10 @@ class LogService(logs_pb2_grpc.LogServiceServicer):
         if (refusal := LIMITS.refusal(entry.name, entry.data)) is not None:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"logEntry.{refusal}")
         try:
-            await self._store.write(entry.name, entry.data)
-        except StoreUnavailable as exc:
-            written("grpc", ok=False)
-            await context.abort(grpc.StatusCode.UNAVAILABLE, f"{UNAVAILABLE}: {exc}")
-        written("grpc", ok=True)
-        return logs_pb2.LogResponse(result=RESULT)
+            await writes.write(self._store, "grpc", entry.name, entry.data)
+        except StoreOutage as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, exc.message)
+        return logs_pb2.LogResponse(result=GRPC_RESULT)
 
 
 class GrpcServer:

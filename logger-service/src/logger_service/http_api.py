@@ -7,31 +7,26 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, get_args
 
 import orjson
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Link, StatusCode
 from pydantic import BaseModel, Field, ValidationError
-from svckit.entries import EntryData, EntryName
+from svckit.contract import Entry, EventId
 from svckit.envelope import Envelope, reply
 from svckit.errors import ServiceError, describe_validation_errors
-from svckit.go_json import GoModel
 
-from logger_service.metrics import written
-from logger_service.store import UNAVAILABLE, LogEntry, LogStore, StoreUnavailable, Written
+from logger_service import writes
+from logger_service.deps import PartsDep, parts_of
+from logger_service.store import LogEntry, StoreUnavailable, Written
+from logger_service.writes import StoreOutage
 
 router = APIRouter(tags=["logs"])
 
 
-class LogIn(GoModel):
-    name: EntryName
-    data: EntryData
-    event_id: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
-        description="Makes the write idempotent: a repeat stores nothing and still answers 202.",
-    )
+class LogIn(Entry):
+    # `POST /log`: an entry, and the key that makes its write idempotent.
+    event_id: EventId = None
 
 
 class BatchEntry(LogIn):
@@ -75,15 +70,6 @@ ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-async def _store(request: Request) -> LogStore:
-    # Async, so FastAPI calls it in the loop rather than hopping to a worker thread per request.
-    store: LogStore = request.app.state.store
-    return store
-
-
-Store = Annotated[LogStore, Depends(_store)]
-
-
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -98,10 +84,6 @@ def _item(entry: LogEntry) -> dict[str, str]:
     }
 
 
-def _unavailable(exc: StoreUnavailable) -> ServiceError:
-    return ServiceError(503, f"{UNAVAILABLE}: {exc}")
-
-
 @router.post(
     "/log",
     status_code=202,
@@ -111,13 +93,7 @@ def _unavailable(exc: StoreUnavailable) -> ServiceError:
 async def write_log(entry: LogIn, request: Request) -> JSONResponse:
     """Store one entry; answers 202 `logged` (also for a repeated `event_id`)."""
     # The store straight from the app, not by `Depends`: the hottest route skips resolving it.
-    store: LogStore = request.app.state.store
-    try:
-        await store.write(entry.name, entry.data, entry.event_id)
-    except StoreUnavailable as exc:
-        written("http", ok=False)
-        raise _unavailable(exc) from exc
-    written("http", ok=True)
+    await writes.write(parts_of(request).store, "http", entry.name, entry.data, entry.event_id)
     return reply(202, "logged")
 
 
@@ -133,12 +109,13 @@ def _parse(raw: Any) -> BatchEntry | EntryOutcome:
         return EntryOutcome(outcome="refused", status=400, message=message)
 
 
-def _stored(written_: Written | StoreUnavailable) -> EntryOutcome:
-    if written_ is Written.STORED:
+def _stored(written: Written | StoreOutage) -> EntryOutcome:
+    if written is Written.STORED:
         return EntryOutcome(outcome="stored", status=202, message="logged")
-    if written_ is Written.DUPLICATE:
+    if written is Written.DUPLICATE:
         return EntryOutcome(outcome="duplicate", status=202, message="logged before")
-    return EntryOutcome(outcome="unavailable", status=503, message=f"{UNAVAILABLE}: {written_}")
+    assert isinstance(written, StoreOutage)
+    return EntryOutcome(outcome="unavailable", status=written.status, message=written.message)
 
 
 def _trace_entries(raw: list[Any], outcomes: list[EntryOutcome]) -> None:
@@ -176,7 +153,7 @@ def _trace_entries(raw: list[Any], outcomes: list[EntryOutcome]) -> None:
     },
 )
 async def write_logs(
-    store: Store, raw: Annotated[list[Any], Body(max_length=BATCH_MAX)]
+    parts: PartsDep, raw: Annotated[list[Any], Body(max_length=BATCH_MAX)]
 ) -> JSONResponse:
     """Store a batch of entries, each as `POST /log` would; answers 200 with each entry's
     outcome in order (stored, duplicate, refused or unavailable), or 503 when the store
@@ -184,12 +161,11 @@ async def write_logs(
     entries = [_parse(item) for item in raw]
     valid = [e for e in entries if isinstance(e, BatchEntry)]
     results = iter(
-        await store.write_many((e.name, e.data, e.event_id) for e in valid) if valid else []
+        await writes.write_many(parts.store, "http", ((e.name, e.data, e.event_id) for e in valid))
+        if valid
+        else []
     )
     outcomes = [e if isinstance(e, EntryOutcome) else _stored(next(results)) for e in entries]
-    for outcome in outcomes:
-        if outcome.outcome != "refused":
-            written("http", ok=outcome.status == 202)
     _trace_entries(raw, outcomes)
     if valid and not any(o.status == 202 for o in outcomes):
         failed = next(o for o in outcomes if o.outcome == "unavailable")
@@ -218,18 +194,17 @@ async def write_logs(
     },
 )
 async def recent_logs(
-    store: Store,
-    request: Request,
+    parts: PartsDep,
     name: Annotated[str | None, Query(description="only entries with this name")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="at most this many")] = 50,
 ) -> JSONResponse:
     """The newest entries first, as many as fit in the answer's byte budget."""
-    answer_max: int = request.app.state.logs_answer_max
+    answer_max = parts.logs_answer_max
     budget = answer_max - ENVELOPE_ROOM
     items: list[orjson.Fragment] = []
     size, truncated = 0, False
     try:
-        async with contextlib.aclosing(store.recent(name, limit)) as entries:
+        async with contextlib.aclosing(parts.store.recent(name, limit)) as entries:
             async for entry in entries:
                 item = orjson.dumps(_item(entry))
                 # Each item costs its bytes and a comma; the rest stays unread in the store.
@@ -239,7 +214,7 @@ async def recent_logs(
                 size += len(item) + 1
                 items.append(orjson.Fragment(item))
     except StoreUnavailable as exc:
-        raise _unavailable(exc) from exc
+        raise StoreOutage(exc) from exc
     if not truncated:
         return reply(200, f"{len(items)} entries", items)
     message = f"{len(items)} entries: more match, but an answer stops at {answer_max} bytes"

@@ -19,10 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.trace import StatusCode
-from svckit.entries import LIMITS
+from svckit.contract import LIMITS, RPC_METHOD, RPC_PAYLOAD, RPC_SERVICE, rpc_reply
 from svckit.netrpc import (
-    LOG_INFO,
-    RPC_PAYLOAD,
     Call,
     CallError,
     ServerCodec,
@@ -33,12 +31,12 @@ from svckit.netrpc import (
 from svckit.netrpc import server_codec as codec_for
 from svckit.tracing import server_span
 
-from logger_service.metrics import written
-from logger_service.store import UNAVAILABLE, LogStore, StoreUnavailable
+from logger_service import writes
+from logger_service.store import LogStore
+from logger_service.writes import StoreOutage
 
 log = logging.getLogger(__name__)
 
-REPLY_PREFIX = "Processed payload via RPC:"
 READ_CHUNK = 64 * 1024
 # What a log line quotes of a client's text (names, ids, Go's errors naming its types).
 LOG_TEXT = 200
@@ -60,9 +58,6 @@ class Limits:
     read_timeout: float = 30.0
     max_buffered: int = 1024 * 1024
     write_timeout: float = 30.0
-
-
-_SERVICE, _, _METHOD = LOG_INFO.rpartition(".")
 
 
 class RpcServer:
@@ -249,18 +244,16 @@ class RpcServer:
         service, dot, method = call.method.rpartition(".")
         if not dot:
             raise CallError(f"rpc: service/method request ill-formed: {call.method}")
-        if service != _SERVICE:
+        if service != RPC_SERVICE:
             raise CallError(f"rpc: can't find service {call.method}")
-        if method != _METHOD:
+        if method != RPC_METHOD:
             raise CallError(f"rpc: can't find method {call.method}")
         args = codec.args(call, RPC_PAYLOAD)
-        name, data = args["Name"], args["Data"]
-        if (refusal := LIMITS.refusal(name, data, ("Name", "Data"))) is not None:
+        name, data = (args[field] for field in RPC_PAYLOAD.fields)
+        if (refusal := LIMITS.refusal(name, data, RPC_PAYLOAD.fields)) is not None:
             raise CallError(refusal)
         try:
-            await self._store.write(name, data)
-        except StoreUnavailable as exc:
-            written(codec.name, ok=False)
-            raise CallError(f"{UNAVAILABLE}: {exc}") from exc
-        written(codec.name, ok=True)
-        return REPLY_PREFIX + name
+            await writes.write(self._store, codec.name, name, data)
+        except StoreOutage as exc:
+            raise CallError(exc.message) from exc
+        return rpc_reply(name)

@@ -1,7 +1,7 @@
 """The logger's settings, read once from the environment (names as in the contract)."""
 
 from pydantic import Field, field_validator, model_validator
-from svckit.entries import LIMITS
+from svckit.contract import LIMITS
 from svckit.settings import ServiceSettings
 
 # What one `GET /logs` item takes beyond its name's and data's text: keys, id, two dates.

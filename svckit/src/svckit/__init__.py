@@ -23,13 +23,16 @@ Settings and telemetry:
 - `metrics`: the Prometheus metrics every service shares.
 
 The log entry and its transports:
-- `entries`: what one log entry may be (`LOG_NAME_MAX`, `LOG_DATA_MAX`), for every door.
+- `contract`: the logger's contract: the entry and its caps (`LOG_NAME_MAX`, `LOG_DATA_MAX`),
+  `RPCServer.LogInfo` and its argument, the exchange and routing keys.
 - `batching`: group commit: callers arriving while a commit is in flight share the next one.
-- `netrpc`: Go's `net/rpc` on either codec, client and server side, and `RPCServer.LogInfo`.
+- `netrpc`: Go's `net/rpc` on either codec, client and server side.
 - `gob`: Go's `encoding/gob`, the part `net/rpc` uses (no Python library speaks it).
 - `jsonrpc`: the wire codec of Go's `net/rpc/jsonrpc`.
 - `amqp`: the RabbitMQ topology and the confirmed, persistent publisher.
 - `backoff`: retry a connect with capped exponential back-off.
+- `parts`: a service's parts stored once on the app in the lifespan and read back typed
+  (each service's `deps.py`).
 - `dsn`: PostgreSQL connection strings in libpq's keyword form or as URIs.
 - `http_client`: the one HTTP client for calls to other services (pool, deadlines, envelope
   errors, answer cap, trace context).

@@ -1,7 +1,8 @@
 """RabbitMQ for the log events: the shared topology and the confirmed, persistent publisher.
 
 The broker publishes with `Publisher`; the listener declares the same exchange and the
-dead-letter pair with the functions here, so both sides agree on names and arguments.
+dead-letter pair with the functions here, so both sides agree on names and arguments. The
+names themselves (exchange, routing keys) are the logger's contract (`svckit.contract`).
 """
 
 import asyncio
@@ -25,13 +26,12 @@ from aio_pika.abc import (
 from aio_pika.connection import make_url
 
 from svckit.backoff import retry_forever
+from svckit.contract import LOGS_EXCHANGE
 from svckit.errors import DownstreamTimeout, DownstreamUnavailable
 from svckit.metrics import downstream_call
 
 log = logging.getLogger(__name__)
 
-LOGS_EXCHANGE = "logs_topic"
-LOG_ROUTING_KEYS = ("log.INFO", "log.WARNING", "log.ERROR")
 # Header naming why a message was dead-lettered by one of our services.
 REASON_HEADER = "x-death-reason"
 # When the broker published it, in epoch milliseconds: the AMQP timestamp has whole seconds,

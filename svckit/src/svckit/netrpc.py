@@ -12,11 +12,14 @@ Either side may pipeline: replies come back as calls finish, each with its call'
 with `{`, a gob stream with a message length. Error texts are Go's where a Go peer sees them.
 """
 
+import functools
+import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from svckit import gob, jsonrpc
+from svckit.contract import GoArgs
 from svckit.go_json import fold, valid_text
 
 Codec = Literal["jsonrpc", "gob"]
@@ -45,11 +48,17 @@ RESPONSE = gob.GoStruct(
 # The body Go's server sends with an error: `invalidRequest`, a `struct{}`.
 INVALID_REQUEST = gob.GoStruct(67, "", (), "struct {}")
 
-# The one method the system calls: the logger's `RPCServer.LogInfo(RPCPayload, *string)`.
-LOG_INFO = "RPCServer.LogInfo"
-RPC_PAYLOAD = gob.GoStruct(
-    68, "RPCPayload", (("Name", gob.STRING), ("Data", gob.STRING)), "main.RPCPayload"
-)
+# Gob type ids of a stream are the sender's to choose; ours above are 65-67, and each argument
+# type gets the next free one the first time it is used.
+_ARG_TYPE_IDS = itertools.count(68)
+
+
+@functools.cache
+def gob_type(args: GoArgs) -> gob.GoStruct:
+    """`args` as a gob struct type of string fields (one id per schema, for the process)."""
+    return gob.GoStruct(
+        next(_ARG_TYPE_IDS), args.name, tuple((f, gob.STRING) for f in args.fields), args.go_name
+    )
 
 
 class StreamError(ValueError):
@@ -92,7 +101,7 @@ class ServerCodec(Protocol):
         """Each call completed by `data`; StreamError once the stream cannot be read on."""
         ...
 
-    def args(self, call: Call, target: gob.GoStruct) -> dict[str, str]:
+    def args(self, call: Call, target: GoArgs) -> dict[str, str]:
         """The argument as Go would decode it into `target` (string fields); CallError if not."""
         ...
 
@@ -104,7 +113,7 @@ class ClientCodec(Protocol):
         self,
         seq: int,
         method: str,
-        arg_type: gob.GoStruct,
+        arg_type: GoArgs,
         arg: dict[str, Any],
         context: Mapping[str, str] | None = None,
     ) -> bytes: ...
@@ -192,9 +201,9 @@ class GobServerCodec(_GobStream):
             for h, body in self._pairs(data)
         )
 
-    def args(self, call: Call, target: gob.GoStruct) -> dict[str, str]:
+    def args(self, call: Call, target: GoArgs) -> dict[str, str]:
         try:
-            return self._decoder.read_struct(call.body, target)
+            return self._decoder.read_struct(call.body, gob_type(target))
         except gob.GobError as exc:
             raise CallError(str(exc)) from None
 
@@ -215,7 +224,7 @@ class GobClientCodec(_GobStream):
         self,
         seq: int,
         method: str,
-        arg_type: gob.GoStruct,
+        arg_type: GoArgs,
         arg: dict[str, Any],
         context: Mapping[str, str] | None = None,
     ) -> bytes:
@@ -227,7 +236,7 @@ class GobClientCodec(_GobStream):
             "Tracestate": context.get("tracestate", ""),
         }
         return self._encoder.encode_struct(REQUEST, header) + self._encoder.encode_struct(
-            arg_type, arg
+            gob_type(arg_type), arg
         )
 
     def feed(self, data: bytes) -> Iterator[Reply]:
@@ -262,7 +271,7 @@ class JsonServerCodec:
     def feed(self, data: bytes) -> Iterator[Call]:
         return (_json_call(frame) for frame in _json_frames(self._decoder, data))
 
-    def args(self, call: Call, target: gob.GoStruct) -> dict[str, str]:
+    def args(self, call: Call, target: GoArgs) -> dict[str, str]:
         """`params[0]` into `target`, keys matched to fields as Go's encoding/json matched them."""
         params = call.body
         if params is None or params is _MISSING:
@@ -273,7 +282,7 @@ class JsonServerCodec:
                 "[1]interface {}"
             )
         arg = params[0] if params else None
-        fields = {name: "" for name, _ in target.fields}
+        fields = dict.fromkeys(target.fields, "")
         if arg is None:
             return fields
         if not isinstance(arg, dict):
@@ -342,7 +351,7 @@ class JsonClientCodec:
         self,
         seq: int,
         method: str,
-        arg_type: gob.GoStruct,
+        arg_type: GoArgs,
         arg: dict[str, Any],
         context: Mapping[str, str] | None = None,
     ) -> bytes:

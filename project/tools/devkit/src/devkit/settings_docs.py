@@ -2,7 +2,7 @@
 
 A README marks its table with the classes it documents, dotted `module:Class`:
 
-    <!-- settings: broker_service.settings:BrokerSettings svckit.entries:EntryLimits -->
+    <!-- settings: broker_service.settings:BrokerSettings svckit.contract:EntryLimits -->
     ...the generated table...
     <!-- /settings -->
 
