@@ -16,7 +16,7 @@ from authentication_service.app import build_app
 from authentication_service.http_api import Parts
 from authentication_service.settings import AuthSettings
 from devkit.net import free_port
-from devkit.proxy import TcpProxy
+from launcher.proxy import TcpProxy
 from devkit.wait import await_for
 from fastapi import FastAPI
 

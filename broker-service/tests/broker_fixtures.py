@@ -27,7 +27,7 @@ from devkit.mail import Catcher
 from devkit.net import free_port
 from devkit.otlp import OtlpReceiver, tracing_env
 from devkit.process import ServiceProcess
-from devkit.proxy import TcpProxy
+from launcher.proxy import TcpProxy
 from devkit.system import RabbitNames
 from devkit.wait import http_status, wait_for
 from logs_proto import logs_pb2, logs_pb2_grpc

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from broker_fixtures import internals_in
 from devkit.process import ServiceProcess
-from devkit.proxy import TcpProxy
+from launcher.proxy import TcpProxy
 from devkit.wait import await_for
 from pymongo.collection import Collection
 

@@ -23,7 +23,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobus
 from aiohttp import web
 from devkit.net import free_port
 from devkit.process import ServiceProcess
-from devkit.proxy import TcpProxy
+from launcher.proxy import TcpProxy
 from devkit.system import RabbitNames
 from devkit.wait import await_for, http_status, wait_for
 from listener_service.consumer import FAILURES_HEADER

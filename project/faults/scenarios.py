@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from callers import DEADLINES
 from devkit.mongo import SecantusProcess
 from devkit.process import ServiceProcess
-from devkit.proxy import TcpProxy
+from launcher.proxy import TcpProxy
 from devkit.system import LocalSystem
 
 # The system's settings for the suite, on top of LocalSystem's.

@@ -197,7 +197,7 @@ class Runner:
         while not self._stopping.is_set():
             if running.exited.done():
                 return EXITED
-            last = await self._probe(service.ready_url)
+            last = await self.probe(service.ready_url)
             now = time.monotonic()
             if last == READY:
                 self.console.say(f"{service.name} is ready{again} ({now - began:.1f} s)")
@@ -246,7 +246,7 @@ class Runner:
             if await self._until_ready(running, None) == READY:
                 running.ready_at = time.monotonic()
 
-    async def _probe(self, ready_url: str) -> str:
+    async def probe(self, ready_url: str) -> str:
         """`ready`, or what the service answered instead."""
         if ready_url.startswith("tcp://"):
             parts = urlsplit(ready_url)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # src/launcher/settings.py → the repository root (the launcher runs from the workspace).
@@ -41,6 +42,22 @@ class LauncherSettings(BaseSettings):
     restart_max_delay: float = 30.0
     restart_reset: float = 10.0
     data_dir: Path = REPO_ROOT / "project" / ".data"
+    lab: bool = Field(
+        True,
+        description="Lab controls: a control API on 127.0.0.1, fault proxies in front of "
+        "PostgreSQL and RabbitMQ, and the page's Lab panel (kill, hang, resume, restart, cut, "
+        "delay, a steady trickle). `false`: none of them, the services reach the servers directly.",
+    )
+    lab_port: int | None = Field(
+        None,
+        description="The lab control API's port (default 8086 + `LAUNCHER_PORT_OFFSET`); it "
+        "always binds 127.0.0.1 and answers only the page's origin.",
+    )
+    lab_delay: float = Field(
+        0.5,
+        ge=0,
+        description="Seconds the lab's `delay` holds every chunk passing a fault proxy, each way.",
+    )
 
     def port(self, name: str, default: int) -> int:
         value: int | None = getattr(self, f"{name}_port")
