@@ -14,12 +14,13 @@ from front_end.settings import FrontEndSettings
 _HERE = Path(str(files("front_end")))
 
 
-def content_security_policy(broker_origin: str) -> str:
-    """Scripts and styles from our origin only; fetch may reach the broker and nothing else."""
+def content_security_policy(broker_origin: str, lab_origin: str = "") -> str:
+    """Scripts and styles from our origin only; fetch may reach the broker (and the launcher's
+    lab controls, when they are on) and nothing else."""
     return "; ".join(
         [
             "default-src 'self'",
-            f"connect-src 'self' {broker_origin}",
+            " ".join(filter(None, ["connect-src 'self'", broker_origin, lab_origin])),
             "img-src 'self' data:",
             "object-src 'none'",
             "base-uri 'none'",
@@ -37,18 +38,25 @@ def build_app(settings: FrontEndSettings) -> FastAPI:
     )
     templates = Jinja2Templates(directory=_HERE / "templates")
     headers = {
-        "Content-Security-Policy": content_security_policy(settings.broker_origin),
+        "Content-Security-Policy": content_security_policy(
+            settings.broker_origin, settings.lab_origin
+        ),
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",
     }
 
     @app.get("/", response_class=HTMLResponse, tags=["page"])
     async def page(request: Request) -> HTMLResponse:
-        """The test page; `BROKER_URL` and `TRACE_UI_URL` are injected (escaped) for its script."""
+        """The test page; `BROKER_URL`, `TRACE_UI_URL` and `LAB_URL` are injected (escaped) for
+        its scripts."""
         return templates.TemplateResponse(
             request,
             "index.html",
-            {"broker_url": settings.broker_url, "trace_ui_url": settings.trace_ui_url},
+            {
+                "broker_url": settings.broker_url,
+                "trace_ui_url": settings.trace_ui_url,
+                "lab_url": settings.lab_url,
+            },
             headers=headers,
         )
 

@@ -4,8 +4,8 @@ One launcher process (`python -m launcher`) runs every service. With `faults=Tru
 a fault test must be able to take away are set up for it: PostgreSQL and RabbitMQ are reached
 through `TcpProxy`s (cut or stalled; the shared servers themselves are never touched), and
 SecantusDB and the mail catcher are processes of the caller's own, stopped and started again at
-the same address, instead of the launcher's. With `lab=True` the launcher's lab controls are on
-(as in `make -C project run`); they are off otherwise.
+the same address, instead of the launcher's. The launcher's lab controls are off unless `env` turns
+them on (`LAUNCHER_LAB=true`, as in `make -C project run`).
 """
 
 import asyncio
@@ -104,7 +104,6 @@ class LocalSystem:
         rabbit_url: str,
         work: Path,
         faults: bool = False,
-        lab: bool = False,
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.work = work
@@ -131,7 +130,7 @@ class LocalSystem:
                 "MONGO_DATABASE": mongo_database,
                 "RABBIT_URL": rabbit_url,
                 # The lab's proxies and its polling would only add load where nobody clicks.
-                "LAUNCHER_LAB": str(lab).lower(),
+                "LAUNCHER_LAB": "false",
                 **self.names.env(),
             }
         )

@@ -1,8 +1,9 @@
 """The lab controls: break the running system on purpose and watch what it does, from the page.
 
 - Each process the launcher runs (services, SecantusDB, the mail catcher) can be killed
-  (SIGKILL: the runner restarts it), hung (SIGSTOP), resumed (SIGCONT) and restarted (SIGTERM:
-  it stops cleanly and the runner starts it again).
+  (SIGKILL; the runner holds it down until the lab restarts it), hung (SIGSTOP), resumed
+  (SIGCONT) and restarted (a killed one starts at once; a running one gets SIGTERM, stops
+  cleanly and the runner starts it again as after any exit).
 - PostgreSQL and RabbitMQ are not ours to stop: the services reach them through a fault proxy
   each (`launcher.proxy`), which can be cut, hung (stalled), delayed, and restored.
 - The live state, at most once a second however many pages ask: each target's state, pid,
@@ -100,14 +101,18 @@ class Lab:
         running = self.runner.running[target]
         pid = running.proc.pid
         if action == "kill":
+            # Down until the lab restarts it, so the learner sees what its absence does.
+            self.runner.hold(target)
             _signal_group(pid, signal.SIGKILL)
         elif action == "hang":
             _signal_group(pid, signal.SIGSTOP)
         elif action == "resume":
             _signal_group(pid, signal.SIGCONT)
         elif action == "restart":
-            # A hung process takes the SIGTERM once it runs again.
-            _signal_group(pid, signal.SIGTERM, signal.SIGCONT)
+            # A killed one starts now; a running one stops cleanly and the runner starts it
+            # again (a hung one takes the SIGTERM once it runs again).
+            if not self.runner.release(target):
+                _signal_group(pid, signal.SIGTERM, signal.SIGCONT)
         else:
             raise ValueError(f"{action!r}: a process can be {', '.join(PROCESS_ACTIONS)}")
         self.runner.console.say(f"lab: {action} {target} (pid {pid})")
@@ -152,9 +157,12 @@ class Lab:
         for name, answer in zip(names, ready, strict=True):
             running = self.runner.running[name]
             state = _process_state(running.proc.pid)
-            if state == "running":
+            if state == "exited" and self.runner.held(name):
+                state = "killed"
+            elif state == "running":
                 state = "ready" if answer == READY else "not ready"
-            if answer != READY:
+            # What a running service answers instead of ready; a starting one says nothing yet.
+            if state == "not ready" and answer != "not listening yet":
                 self._failures[name] = answer
             targets.append(
                 {
