@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -189,3 +190,40 @@ async def test_a_hung_logger_makes_the_log_action_answer_504_within_its_deadline
     finally:
         await page.click("#lab-logger-resume")
     await expect(page.locator("#lab-logger td").nth(1)).to_have_text("ready")
+
+
+async def test_a_cut_database_makes_auth_not_ready_and_a_restore_brings_it_back(
+    system: LocalSystem,
+) -> None:
+    lab = f"http://127.0.0.1:{system.ports['lab']}"
+    login = {"action": "auth", "auth": {"email": "admin@example.com", "password": "verysecret"}}
+
+    async def auth_row(http: httpx.AsyncClient) -> dict[str, Any]:
+        targets = (await http.get(lab + "/lab/state")).json()["data"]["targets"]
+        row: dict[str, Any] = next(t for t in targets if t["name"] == "auth")
+        return row
+
+    async with httpx.AsyncClient(timeout=20, trust_env=False) as http:
+        assert (await http.post(lab + "/lab/postgres/cut")).status_code == 200
+        try:
+
+            async def auth_not_ready() -> bool:
+                return bool((await auth_row(http))["state"] == "not ready")
+
+            await await_for(auth_not_ready, 20, interval=0.3, what="auth not ready")
+            assert "postgres" in (await auth_row(http))["failure"]
+            refused = await http.post(system.url("broker") + "/handle", json=login)
+            assert refused.status_code in (502, 503, 504), refused.text
+            logged = await http.post(
+                system.url("broker") + "/log-http", json={"log": {"name": "lab", "data": "x"}}
+            )
+            assert logged.status_code == 202
+        finally:
+            await http.post(lab + "/lab/postgres/restore")
+
+        async def logs_in() -> bool:
+            resp = await http.post(system.url("broker") + "/handle", json=login)
+            return resp.status_code == 202
+
+        await await_for(logs_in, 30, interval=0.5, what="logins once PostgreSQL is back")
+        assert (await auth_row(http))["restarts"] == 0

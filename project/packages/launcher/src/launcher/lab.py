@@ -89,6 +89,7 @@ class Lab:
         self._failed_calls: dict[str, dict[tuple[str, str, str], float]] = {}
         self._failures: dict[str, str] = {}
         self._management: bool | None = None
+        self._amqp: aio_pika.abc.AbstractConnection | None = None
         self._site: web.TCPSite | None = None
         self._app_runner: web.AppRunner | None = None
 
@@ -264,21 +265,21 @@ class Lab:
 
     async def _amqp_depths(self, names: dict[str, str]) -> dict[str, int | None]:
         """Messages ready in each queue (None: not declared yet, or RabbitMQ does not answer);
-        straight to the server, so a cut proxy does not blind the panel."""
+        straight to the server, so a cut proxy does not blind the panel. One connection, kept."""
         depths: dict[str, int | None] = dict.fromkeys(names)
         try:
-            connection = await aio_pika.connect(self.plan.rabbit_url, timeout=1)
-        except (TimeoutError, OSError, aio_pika.exceptions.AMQPError):
-            return depths
-        async with connection:
+            if self._amqp is None or self._amqp.is_closed:
+                self._amqp = await aio_pika.connect(self.plan.rabbit_url, timeout=1)
             for key, queue in names.items():
-                channel = await connection.channel()
-                try:
-                    declared = await channel.declare_queue(queue, passive=True)
-                except aio_pika.exceptions.ChannelClosed:
-                    continue
-                depths[key] = declared.declaration_result.message_count or 0
-                await channel.close()
+                # A passive declare of a missing queue closes its channel: one channel each.
+                async with self._amqp.channel() as channel:
+                    try:
+                        declared = await channel.declare_queue(queue, passive=True)
+                    except aio_pika.exceptions.ChannelClosed:
+                        continue
+                    depths[key] = declared.declaration_result.message_count or 0
+        except (TimeoutError, OSError, aio_pika.exceptions.AMQPError):
+            pass
         return depths
 
     # --- the control API -------------------------------------------------------------------
@@ -356,5 +357,7 @@ class Lab:
         if self._app_runner is not None:
             await self._app_runner.cleanup()
         await self._http.aclose()
+        if self._amqp is not None:
+            await self._amqp.close()
         for proxy in self.proxies.values():
             await asyncio.to_thread(proxy.close)
