@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from devkit.browser import chromium
+from devkit.browser import chromium, page_at
 from devkit.system import LocalSystem
 from devkit.wait import await_for
 from playwright.async_api import Browser, Page, expect
@@ -49,13 +49,9 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def page(browser: Browser, system: LocalSystem) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = await context.new_page()
-    page.set_default_timeout(20_000)
-    await page.goto(system.url("front_end") + "/")
-    await expect(page.locator("#lab-listener td").nth(1)).to_have_text("ready")
-    yield page
-    await context.close()
+    async with page_at(browser, system.url("front_end") + "/") as page:
+        await expect(page.locator("#lab-listener td").nth(1)).to_have_text("ready")
+        yield page
 
 
 def test_the_load_generator_drives_every_path_and_nothing_fails(
