@@ -16,9 +16,9 @@ from authentication_service.app import build_app
 from authentication_service.deps import Parts
 from authentication_service.settings import AuthSettings
 from devkit.net import free_port
-from devkit.proxy import TcpProxy
 from devkit.wait import await_for
 from fastapi import FastAPI
+from launcher.proxy import TcpProxy
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
-    from devkit.proxy import TcpProxy
+    from launcher.proxy import TcpProxy
 
 
 ADMIN = {"email": "admin@example.com", "password": "verysecret"}

@@ -27,9 +27,9 @@ from devkit.mail import Catcher
 from devkit.net import free_port
 from devkit.otlp import OtlpReceiver, tracing_env
 from devkit.process import ServiceProcess
-from devkit.proxy import TcpProxy
 from devkit.system import RabbitNames
 from devkit.wait import http_status, wait_for
+from launcher.proxy import TcpProxy
 from logs_proto import logs_pb2, logs_pb2_grpc
 from pymongo import MongoClient
 from pymongo.collection import Collection

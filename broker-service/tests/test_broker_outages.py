@@ -17,8 +17,8 @@ import httpx
 import pytest
 from broker_fixtures import internals_in
 from devkit.process import ServiceProcess
-from devkit.proxy import TcpProxy
 from devkit.wait import await_for
+from launcher.proxy import TcpProxy
 from pymongo.collection import Collection
 
 Doc = dict[str, Any]

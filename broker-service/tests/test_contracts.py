@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from devkit.process import ServiceProcess
-from devkit.proxy import TcpProxy
+from launcher.proxy import TcpProxy
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

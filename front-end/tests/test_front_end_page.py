@@ -85,7 +85,35 @@ def test_a_broker_url_that_is_not_a_plain_http_address_is_refused(bad: str) -> N
         FrontEndSettings(broker_url=bad)
 
 
-def test_the_script_never_writes_html() -> None:
-    script = (STATIC / "app.js").read_text()
+@pytest.mark.parametrize("name", ["app.js", "lab.js"])
+def test_the_script_never_writes_html(name: str) -> None:
+    script = (STATIC / name).read_text()
     assert re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", script) is None
     assert "textContent" in script
+
+
+async def test_the_lab_panel_is_there_only_with_lab_url_and_csp_lets_it_reach_the_lab(
+    client: httpx.AsyncClient,
+) -> None:
+    plain = await client.get("/")
+    assert 'id="lab"' not in plain.text
+    assert "lab.js" not in plain.text
+    assert 'id="traceHint"' in plain.text
+
+    settings = FrontEndSettings(
+        broker_url="http://broker.example:18080", lab_url="http://localhost:8086/"
+    )
+    app = build_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://front") as lab_client,
+    ):
+        resp = await lab_client.get("/")
+    assert 'id="lab"' in resp.text
+    assert '<meta name="lab-url" content="http://localhost:8086">' in resp.text
+    assert '<script src="/static/lab.js" defer></script>' in resp.text
+    assert (
+        "connect-src 'self' http://broker.example:18080 http://localhost:8086;"
+        in resp.headers["content-security-policy"]
+    )

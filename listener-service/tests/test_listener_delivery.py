@@ -23,9 +23,9 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobus
 from aiohttp import web
 from devkit.net import free_port
 from devkit.process import ServiceProcess
-from devkit.proxy import TcpProxy
 from devkit.system import RabbitNames
 from devkit.wait import await_for, http_status, wait_for
+from launcher.proxy import TcpProxy
 from listener_service.fate import FAILURES_HEADER
 from listener_service.logger_client import LoggerClient, Verdict
 from pymongo import AsyncMongoClient

@@ -18,9 +18,9 @@ from devkit.grpc_health import health_status
 from devkit.mongo import SecantusProcess
 from devkit.net import free_port
 from devkit.process import ServiceProcess
-from devkit.proxy import TcpProxy
 from devkit.wait import await_for
 from grpc_health.v1 import health_pb2
+from launcher.proxy import TcpProxy
 from logs_proto import logs_pb2, logs_pb2_grpc
 from pymongo.collection import Collection
 

@@ -82,7 +82,7 @@ def render(outcomes: list[Outcome], took: float) -> str:
         "## How",
         "",
         "The launcher runs every service as in `make -C project run`, on ports of its own. "
-        "PostgreSQL and RabbitMQ are reached through TCP proxies (`devkit.proxy`), which the "
+        "PostgreSQL and RabbitMQ are reached through TCP proxies (`launcher.proxy`), which the "
         "suite cuts (connections dropped, new ones refused) or stalls (connections kept, no "
         "byte passed); the shared servers themselves are never touched. SecantusDB (MongoDB) "
         "and the mail catcher (the SMTP server) run as processes of the suite's own and are "

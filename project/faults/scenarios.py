@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from callers import DEADLINES
 from devkit.mongo import SecantusProcess
 from devkit.process import ServiceProcess
-from devkit.proxy import TcpProxy
 from devkit.system import LocalSystem
+from launcher.proxy import TcpProxy
 
 # The system's settings for the suite, on top of LocalSystem's.
 SYSTEM_ENV = {

@@ -41,7 +41,7 @@ SERVICES = {
 UNPUBLISHED = {"broker-service", "listener-service", "authentication-service"}
 # Compose only: on Kubernetes the Service balances the broker, and the cluster brings its own
 # Prometheus, Grafana and trace store.
-COMPOSE_ONLY = {"proxy", "jaeger", "prometheus", "grafana"}
+COMPOSE_ONLY = {"proxy", "jaeger", "prometheus", "grafana", "loadgen"}
 # No Kubernetes Service: nothing calls the listener (Prometheus finds its pods by annotation).
 NO_SERVICE = {"listener-service"}
 CADDYFILE = PROJECT / "caddy" / "Caddyfile"
@@ -152,10 +152,13 @@ def test_the_labs_override_passes_docker_compose_config() -> None:
 def test_jaeger_and_grafana_are_the_observability_profile_make_up_starts() -> None:
     services = load_compose()["services"]
     profiled = {name for name, svc in services.items() if "profiles" in svc}
-    assert profiled == {"jaeger", "grafana"}
-    assert all(services[n]["profiles"] == ["observability"] for n in profiled)
+    assert profiled == {"jaeger", "grafana", "loadgen"}
+    assert all(services[n]["profiles"] == ["observability"] for n in ("jaeger", "grafana"))
+    # Load only when asked for: its own profile, which `make up_build` leaves out.
+    assert services["loadgen"]["profiles"] == ["loadgen"]
     result = run(["make", "--no-print-directory", "-n", "-C", str(PROJECT), "up_build"])
     assert "--profile observability" in result.stdout
+    assert "--profile loadgen" not in result.stdout
 
 
 def test_compose_file_matches_the_compose_spec_schema() -> None:
@@ -398,7 +401,7 @@ def test_every_address_in_compose_names_a_contract_service_and_port() -> None:
             for name, svc in load_compose()["services"].items()
         )
     )
-    assert checked == ADDRESS_SETTINGS | {"OTEL_EXPORTER_OTLP_ENDPOINT"}
+    assert checked == ADDRESS_SETTINGS | {"OTEL_EXPORTER_OTLP_ENDPOINT", "LOCUST_HOST"}
 
 
 # --- Dockerfiles -----------------------------------------------------------------------------

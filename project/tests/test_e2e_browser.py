@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from devkit.browser import BUTTONS, chromium
+from devkit.browser import BUTTONS, chromium, page_at
 from devkit.net import answers
 from devkit.system import LocalSystem
 from devkit.wait import await_for
@@ -51,12 +51,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def page(browser: Browser, system: LocalSystem) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = await context.new_page()
-    page.set_default_timeout(20_000)
-    await page.goto(system.url("front_end") + "/")
-    yield page
-    await context.close()
+    async with page_at(browser, system.url("front_end") + "/") as page:
+        yield page
 
 
 @pytest.fixture(scope="module")

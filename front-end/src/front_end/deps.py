@@ -24,12 +24,13 @@ class Page:
     headers: dict[str, str]
 
 
-def content_security_policy(broker_origin: str) -> str:
-    """Scripts and styles from our origin only; fetch may reach the broker and nothing else."""
+def content_security_policy(broker_origin: str, lab_origin: str = "") -> str:
+    """Scripts and styles from our origin only; fetch may reach the broker (and the launcher's
+    lab controls, when they are on) and nothing else."""
     return "; ".join(
         [
             "default-src 'self'",
-            f"connect-src 'self' {broker_origin}",
+            " ".join(filter(None, ["connect-src 'self'", broker_origin, lab_origin])),
             "img-src 'self' data:",
             "object-src 'none'",
             "base-uri 'none'",
@@ -42,9 +43,15 @@ def content_security_policy(broker_origin: str) -> str:
 def build_page(settings: FrontEndSettings) -> Page:
     return Page(
         templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
-        values={"broker_url": settings.broker_url, "trace_ui_url": settings.trace_ui_url},
+        values={
+            "broker_url": settings.broker_url,
+            "trace_ui_url": settings.trace_ui_url,
+            "lab_url": settings.lab_url,
+        },
         headers={
-            "Content-Security-Policy": content_security_policy(settings.broker_origin),
+            "Content-Security-Policy": content_security_policy(
+                settings.broker_origin, settings.lab_origin
+            ),
             "Referrer-Policy": "no-referrer",
             "X-Content-Type-Options": "nosniff",
         },

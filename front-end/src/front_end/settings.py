@@ -21,12 +21,18 @@ class FrontEndSettings(ServiceSettings):
         " id (the broker's `X-Trace-Id`) links to `<url>/trace/<id>`; empty: the id is shown"
         " as text",
     )
+    lab_url: str = Field(
+        "",
+        description="The launcher's lab control API as the browser reaches it (set by "
+        "`make -C project run` with lab controls on); empty: the page has no Lab panel, as in "
+        "compose and Kubernetes.",
+    )
 
-    @field_validator("broker_url", "trace_ui_url")
+    @field_validator("broker_url", "trace_ui_url", "lab_url")
     @classmethod
     def _http_url(cls, value: str, info: ValidationInfo) -> str:
         name = info.field_name.upper() if info.field_name else "the address"
-        if not value.strip() and name == "TRACE_UI_URL":
+        if not value.strip() and name in ("TRACE_UI_URL", "LAB_URL"):
             return ""
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -37,5 +43,13 @@ class FrontEndSettings(ServiceSettings):
 
     @property
     def broker_origin(self) -> str:
-        parts = urlsplit(self.broker_url)
-        return f"{parts.scheme}://{parts.netloc}"
+        return _origin(self.broker_url)
+
+    @property
+    def lab_origin(self) -> str:
+        return _origin(self.lab_url) if self.lab_url else ""
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

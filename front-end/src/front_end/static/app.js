@@ -14,12 +14,14 @@ const $ = (id) => document.getElementById(id);
 
 const pretty = (value) => JSON.stringify(value, null, 2);
 
-// The call's trace: a link to the trace UI when there is one, else the id as text.
+// The call's trace: a link to the trace UI when there is one, else the id as text and how to get one.
 function traceElement(traceId) {
   const trace = document.createElement(TRACE_UI_URL ? "a" : "span");
   trace.className = "trace";
   trace.textContent = `trace ${traceId}`;
-  trace.title = "the call's trace id (X-Trace-Id)";
+  trace.title = TRACE_UI_URL
+    ? "the call's trace id (X-Trace-Id)"
+    : "the call's trace id (X-Trace-Id); set TRACE_UI_URL to a Jaeger UI to link it (see below)";
   if (TRACE_UI_URL) {
     trace.href = `${TRACE_UI_URL}/trace/${encodeURIComponent(traceId)}`;
     trace.target = "_blank";
@@ -28,7 +30,7 @@ function traceElement(traceId) {
   return trace;
 }
 
-function addOutputLine(text, isError, door, ms, traceId) {
+function addOutputLine(text, isError, door, ms, traceId, status) {
   const output = $("output");
   output.querySelector(".placeholder")?.remove();
   const item = document.createElement("li");
@@ -39,7 +41,14 @@ function addOutputLine(text, isError, door, ms, traceId) {
   const meta = document.createElement("span");
   meta.className = "took";
   meta.textContent = `${door} · ${ms} ms`;
-  item.append(line, meta);
+  item.append(line);
+  if (status) {
+    const code = document.createElement("span");
+    code.className = "status";
+    code.textContent = String(status);
+    item.append(code);
+  }
+  item.append(meta);
   if (traceId) item.append(traceElement(traceId));
   output.append(item);
   item.scrollIntoView({ block: "nearest" });
@@ -94,6 +103,7 @@ async function callBroker(door, path, body) {
     : null;
   addOutputLine(
     ok ? `Response from broker service: ${message}` : `Error: ${message}`, !ok, door, ms, traceId,
+    response.status,
   );
   return ok;
 }

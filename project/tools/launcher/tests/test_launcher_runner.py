@@ -222,3 +222,34 @@ async def test_a_stop_during_the_back_off_starts_nothing_more() -> None:
     assert pids(runner) == {"first": pid}
     assert out.getvalue().count("started first") == 1
     assert not await ready(service)
+
+
+async def test_a_held_service_stays_down_until_released_then_starts_at_once() -> None:
+    first, second = child("first"), child("second")
+    runner, out = make_runner(Restarts(delay=0.05))
+    await runner.start_all([first, second])
+    try:
+        before = pids(runner)
+        runner.hold("first")
+        os.kill(before["first"], signal.SIGKILL)
+
+        async def held() -> bool:
+            return "| first exited (by SIGKILL)" in out.getvalue()
+
+        await await_for(held, 15, what="the exit seen")
+        assert runner.held("first")
+        assert runner.running["first"].proc.pid == before["first"]
+        assert runner.release("first")
+        await back_again(runner, first, before["first"])
+        assert not runner.held("first")
+        assert not runner.release("first")
+        assert pids(runner)["second"] == before["second"]
+    finally:
+        await runner.stop_all()
+    log = out.getvalue()
+    assert re.search(
+        r"\| first exited \(by SIGKILL\) after .*: held until the lab restarts it$", log, re.M
+    ), log
+    assert re.search(
+        r"\| started first \(pid \d+\): restart 1, by the lab \(by SIGKILL\)$", log, re.M
+    ), log

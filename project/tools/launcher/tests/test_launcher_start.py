@@ -78,7 +78,22 @@ def test_the_plan_starts_each_service_after_what_it_needs() -> None:
         "broker": "http://localhost:8080",
         "RabbitMQ console": "http://localhost:15672",
         "mail UI": "http://localhost:8025",
+        "lab controls": "the page's Lab panel (API http://127.0.0.1:8086)",
     }
+
+
+def test_lab_controls_send_every_service_through_the_proxies_and_off_leave_no_trace() -> None:
+    through = {"DSN": "host=127.0.0.1 port=40001", "RABBIT_URL": "amqp://127.0.0.1:40002/"}
+    plan = build_plan(LauncherSettings(), start_catcher=False, environ={}, through=through)
+    for service in plan.services:
+        assert through.items() <= service.env.items(), service.name
+    front_end = next(s for s in plan.services if s.name == "front-end")
+    assert front_end.env["LAB_URL"] == "http://localhost:8086"
+
+    plan = build_plan(LauncherSettings(lab=False), start_catcher=False, environ={})
+    front_end = next(s for s in plan.services if s.name == "front-end")
+    assert "LAB_URL" not in front_end.env
+    assert "lab controls" not in dict(plan.addresses)
 
 
 def test_an_offset_moves_every_port_and_every_address_follows_it() -> None:
@@ -92,6 +107,7 @@ def test_an_offset_moves_every_port_and_every_address_follows_it() -> None:
     assert env["broker"]["LOGGER_RPC_ADDR"] == "127.0.0.1:6001"
     assert env["broker"]["AUTH_URL"] == "http://127.0.0.1:9081"
     assert env["front-end"]["BROKER_URL"] == "http://localhost:9080"
+    assert env["front-end"]["LAB_URL"] == "http://localhost:9086"
     assert "http://localhost:9082" in env["broker"]["CORS_ORIGINS"].split(",")
 
 

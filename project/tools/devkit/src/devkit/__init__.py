@@ -3,7 +3,6 @@
 - `net`: free ports and the one port probe.
 - `wait`: poll with a deadline (`wait_for`, `await_for`, `http_status`).
 - `process`: one of our services as a real process, as the launcher runs it.
-- `proxy`: a TCP proxy a test cuts or stalls to give one service an outage of a shared server.
 - `mongo`: SecantusDB (the MongoDB stand-in) as a process of its own.
 - `mail`: a whole mail catcher in a thread, for tests.
 - `system`: the whole system under the launcher, on a run's own ports and names, with the

@@ -4,7 +4,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 OK = "Response from broker service: "
 # The test page's buttons, for every test that clicks them: element id → (the Output line, the
@@ -53,3 +53,16 @@ async def chromium() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+@contextlib.asynccontextmanager
+async def page_at(browser: Browser, url: str) -> AsyncIterator[Page]:
+    """A page of its own (a fresh context, laptop-sized, 20 s per action) opened at `url`."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(20_000)
+        await page.goto(url)
+        yield page
+    finally:
+        await context.close()

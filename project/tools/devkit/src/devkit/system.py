@@ -4,7 +4,8 @@ One launcher process (`python -m launcher`) runs every service. With `faults=Tru
 a fault test must be able to take away are set up for it: PostgreSQL and RabbitMQ are reached
 through `TcpProxy`s (cut or stalled; the shared servers themselves are never touched), and
 SecantusDB and the mail catcher are processes of the caller's own, stopped and started again at
-the same address, instead of the launcher's.
+the same address, instead of the launcher's. The launcher's lab controls are off unless `env` turns
+them on (`LAUNCHER_LAB=true`, as in `make -C project run`).
 """
 
 import asyncio
@@ -21,12 +22,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import aio_pika
+from launcher.proxy import TcpProxy, dsn_through, url_through
 from svckit import dsn
 
 from devkit.mongo import SecantusProcess
 from devkit.net import free_port
 from devkit.process import ServiceProcess
-from devkit.proxy import TcpProxy
 from devkit.wait import wait_for
 
 # Every port the launcher takes a `LAUNCHER_<NAME>_PORT` for.
@@ -43,6 +44,7 @@ PORTS = (
     "catcher_http",
     "mongo",
     "prometheus",
+    "lab",
 )
 # Settings of the developer's shell that would point the system elsewhere.
 _NOT_PASSED_ON = ("MAIL_HOST", "MAIL_PORT", "CORS_ORIGINS", "MONGO_URL")
@@ -86,13 +88,6 @@ class RabbitNames:
                 await channel.exchange_delete(exchange)
 
 
-def _through(url: str, port: int) -> str:
-    """`url` with its host and port replaced by 127.0.0.1:`port` (a proxy's)."""
-    parts = urlsplit(url)
-    userinfo, at, _ = parts.netloc.rpartition("@")
-    return parts._replace(netloc=f"{userinfo}{at}127.0.0.1:{port}").geturl()
-
-
 class LocalSystem:
     """The launcher and what it runs, started by `start()`, stopped (everything) by `stop()`.
 
@@ -134,6 +129,8 @@ class LocalSystem:
                 "DSN": postgres_dsn,
                 "MONGO_DATABASE": mongo_database,
                 "RABBIT_URL": rabbit_url,
+                # The lab's proxies and its polling would only add load where nobody clicks.
+                "LAUNCHER_LAB": "false",
                 **self.names.env(),
             }
         )
@@ -144,9 +141,7 @@ class LocalSystem:
         self.env.update(env or {})
 
     def _own_the_servers(self, postgres_dsn: str) -> None:
-        keywords = dsn.parse(postgres_dsn)
-        self.postgres = TcpProxy(*dsn.first_address(keywords))
-        keywords.update(host="127.0.0.1", port=str(self.postgres.port))
+        self.postgres = TcpProxy(*dsn.first_address(dsn.parse(postgres_dsn)))
         rabbit = urlsplit(self.rabbit_url)
         self.rabbit = TcpProxy(rabbit.hostname or "127.0.0.1", rabbit.port or 5672)
         self.mongo = SecantusProcess(self.work / "mongo", port=self.ports["mongo"])
@@ -164,8 +159,8 @@ class LocalSystem:
         )
         self.env.update(
             {
-                "DSN": dsn.to_keyword_form(keywords),
-                "RABBIT_URL": _through(self.rabbit_url, self.rabbit.port),
+                "DSN": dsn_through(postgres_dsn, self.postgres.port),
+                "RABBIT_URL": url_through(self.rabbit_url, self.rabbit.port),
                 "MONGO_URL": self.mongo.url,
                 "MAIL_HOST": "127.0.0.1",
                 "MAIL_PORT": str(self.ports["catcher_smtp"]),

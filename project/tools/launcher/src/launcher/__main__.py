@@ -8,8 +8,19 @@ import sys
 import time
 
 from launcher import prometheus
-from launcher.plan import build_plan
-from launcher.probes import Address, mail_server_answers, missing_servers, mongo_answers
+from launcher.lab import Lab, LabPlan
+from launcher.plan import Plan, build_plan
+from launcher.probes import (
+    DEFAULT_DSN,
+    DEFAULT_RABBIT_URL,
+    Address,
+    mail_server_answers,
+    missing_servers,
+    mongo_answers,
+    postgres_address,
+    rabbit_address,
+)
+from launcher.proxy import TcpProxy, dsn_through, url_through
 from launcher.runner import Console, Restarts, Runner
 from launcher.settings import LauncherSettings
 
@@ -30,12 +41,14 @@ async def launch() -> int:
     program, notes = await _prometheus(settings)
     rabbit_plugin = Address("127.0.0.1", 15692)
     rabbitmq_metrics = str(rabbit_plugin) if program and await rabbit_plugin.answers(0.5) else None
+    proxies, through = _lab_proxies(settings)
     plan = build_plan(
         settings,
         start_catcher=start_catcher,
         start_mongo=start_mongo,
         prometheus=program,
         rabbitmq_metrics=rabbitmq_metrics,
+        through=through,
     )
     console = Console(s.name for s in plan.services)
     for note in notes:
@@ -61,6 +74,13 @@ async def launch() -> int:
             settings.restart_delay, settings.restart_max_delay, settings.restart_reset
         ),
     )
+    lab = Lab(_lab_plan(settings, plan), runner, proxies) if settings.lab else None
+    if lab is not None:
+        await lab.start()
+        console.say(
+            "lab controls on: PostgreSQL and RabbitMQ are reached through fault proxies "
+            f"(127.0.0.1:{proxies['postgres'].port}, 127.0.0.1:{proxies['rabbitmq'].port})"
+        )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -102,8 +122,44 @@ async def launch() -> int:
         stopping.cancel()
         await asyncio.gather(starting, return_exceptions=True)
         await runner.stop_all()
+        if lab is not None:
+            await lab.stop()
         console.say("everything stopped")
     return code
+
+
+def _lab_proxies(settings: LauncherSettings) -> tuple[dict[str, TcpProxy], dict[str, str]]:
+    """With lab controls on, a fault proxy in front of PostgreSQL and of RabbitMQ, listening, and
+    the `DSN` and `RABBIT_URL` that send every service through them."""
+    if not settings.lab:
+        return {}, {}
+    postgres_dsn = os.environ.get("DSN") or DEFAULT_DSN
+    rabbit_url = os.environ.get("RABBIT_URL") or DEFAULT_RABBIT_URL
+    pg, rabbit = postgres_address(postgres_dsn), rabbit_address(rabbit_url)
+    proxies = {
+        "postgres": TcpProxy(pg.host, pg.port).open(),
+        "rabbitmq": TcpProxy(rabbit.host, rabbit.port).open(),
+    }
+    through = {
+        "DSN": dsn_through(postgres_dsn, proxies["postgres"].port),
+        "RABBIT_URL": url_through(rabbit_url, proxies["rabbitmq"].port),
+    }
+    return proxies, through
+
+
+def _lab_plan(settings: LauncherSettings, plan: Plan) -> LabPlan:
+    return LabPlan(
+        port=settings.port("lab", 8086),
+        page_origins=plan.page_origins,
+        broker_url=plan.urls["broker"],
+        logger_url=plan.urls["logger"],
+        metrics={name: url for name, url in plan.urls.items() if name != "front-end"},
+        # The real server, not the proxy: a cut must not blind the panel.
+        rabbit_url=os.environ.get("RABBIT_URL") or DEFAULT_RABBIT_URL,
+        queue=os.environ.get("QUEUE") or "logs.listener",
+        dead_queue=os.environ.get("DEAD_QUEUE") or "logs.dead",
+        delay=settings.lab_delay,
+    )
 
 
 async def _prometheus(settings: LauncherSettings) -> tuple[str | None, list[str]]:

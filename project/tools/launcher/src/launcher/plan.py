@@ -29,6 +29,10 @@ class Plan:
     services: list[Service]
     # What a person opens once everything is ready: (what, address).
     addresses: list[tuple[str, str]]
+    # Each HTTP service's base URL, by service name.
+    urls: dict[str, str] = field(default_factory=dict)
+    # The page's origins, which alone may call the broker from a browser (and the lab).
+    page_origins: tuple[str, ...] = ()
 
 
 def _python(module: str) -> list[str]:
@@ -43,8 +47,10 @@ def build_plan(
     prometheus: str | None = None,
     rabbitmq_metrics: str | None = None,
     environ: Mapping[str, str] | None = None,
+    through: Mapping[str, str] | None = None,
 ) -> Plan:
-    """The services in dependency order, each told where its downstreams listen."""
+    """The services in dependency order, each told where its downstreams listen; `through`
+    (the lab's proxied `DSN` and `RABBIT_URL`) overrides the environment for every one."""
     env = os.environ if environ is None else environ
     host = settings.host
     local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -61,6 +67,7 @@ def build_plan(
         "catcher_http": settings.port("catcher_http", 8025),
         "mongo": settings.port("mongo", 27017),
         "prometheus": settings.port("prometheus", 9090),
+        "lab": settings.port("lab", 8086),
     }
     url = {name: f"http://{local}:{port}" for name, port in ports.items()}
     services: list[Service] = []
@@ -105,7 +112,9 @@ def build_plan(
         name: str, module: str, port: str, extra: dict[str, str], needs: tuple[str, ...] = ()
     ) -> Service:
         bind = {"HOST": host, "PORT": str(ports[port])}
-        return Service(name, _python(module), url[port] + "/ready", {**bind, **extra}, needs)
+        return Service(
+            name, _python(module), url[port] + "/ready", {**bind, **(through or {}), **extra}, needs
+        )
 
     services += [
         service(
@@ -144,7 +153,10 @@ def build_plan(
             "front-end",
             "front_end",
             "front_end",
-            {"BROKER_URL": f"http://localhost:{ports['broker']}"},
+            {
+                "BROKER_URL": f"http://localhost:{ports['broker']}",
+                **({"LAB_URL": f"http://localhost:{ports['lab']}"} if settings.lab else {}),
+            },
             ("broker",),
         ),
     ]
@@ -162,7 +174,13 @@ def build_plan(
     ]
     if prometheus is not None:
         addresses.append(("Prometheus", f"http://localhost:{ports['prometheus']}"))
-    return Plan(services, addresses)
+    if settings.lab:
+        addresses.append(
+            ("lab controls", f"the page's Lab panel (API http://127.0.0.1:{ports['lab']})")
+        )
+    names = {"broker", "auth", "mail", "logger", "listener", "front-end"}
+    urls = {s.name: s.ready_url.removesuffix("/ready") for s in services if s.name in names}
+    return Plan(services, addresses, urls, tuple(front_origins))
 
 
 # The compose names, as the Prometheus of compose calls its jobs.

@@ -112,6 +112,8 @@ class Runner:
         self._pumps: list[asyncio.Task[None]] = []
         self._supervisors: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        # Services the lab killed: not restarted until it releases them (`release`).
+        self._held: dict[str, asyncio.Event] = {}
         self._http = httpx.AsyncClient(timeout=1.0, trust_env=False)
 
     @property
@@ -197,7 +199,7 @@ class Runner:
         while not self._stopping.is_set():
             if running.exited.done():
                 return EXITED
-            last = await self._probe(service.ready_url)
+            last = await self.probe(service.ready_url)
             now = time.monotonic()
             if last == READY:
                 self.console.say(f"{service.name} is ready{again} ({now - began:.1f} s)")
@@ -229,24 +231,58 @@ class Runner:
                     delay = self.restarts.delay
             status = _exit_status(running.exited.result())
             restart = running.restarts + 1
-            self.console.say(f"{name} exited ({status}) {lasted}: restart {restart} in {delay:g} s")
+            release = self._held.get(name)
+            then = (
+                f"restart {restart} in {delay:g} s"
+                if release is None
+                else "held until the lab restarts it"
+            )
+            self.console.say(f"{name} exited ({status}) {lasted}: {then}")
             # Whatever it left behind in its group.
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(running.proc.pid, signal.SIGKILL)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
+            if release is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                when = f"{delay:g} s after it exited"
+                delay = min(delay * 2, self.restarts.max_delay)
+            else:
+                await self._released(release)
+                self._held.pop(name, None)
+                when = "by the lab"
             if self._stopping.is_set():
                 return
             running = await self._spawn(running.service, restart)
             self.console.say(
-                f"started {name} (pid {running.proc.pid}): restart {restart}, "
-                f"{delay:g} s after it exited ({status})"
+                f"started {name} (pid {running.proc.pid}): restart {restart}, {when} ({status})"
             )
-            delay = min(delay * 2, self.restarts.max_delay)
             if await self._until_ready(running, None) == READY:
                 running.ready_at = time.monotonic()
 
-    async def _probe(self, ready_url: str) -> str:
+    async def _released(self, release: asyncio.Event) -> None:
+        """Until the lab releases the service, or the stop."""
+        stopping = asyncio.create_task(self._stopping.wait())
+        released = asyncio.create_task(release.wait())
+        await asyncio.wait([stopping, released], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        released.cancel()
+
+    def hold(self, name: str) -> None:
+        """The next exit of `name` is not followed by a restart until `release(name)`."""
+        self._held.setdefault(name, asyncio.Event())
+
+    def release(self, name: str) -> bool:
+        """Start `name` again now if it is held (True), else nothing (False)."""
+        release = self._held.get(name)
+        if release is None:
+            return False
+        release.set()
+        return True
+
+    def held(self, name: str) -> bool:
+        return name in self._held
+
+    async def probe(self, ready_url: str) -> str:
         """`ready`, or what the service answered instead."""
         if ready_url.startswith("tcp://"):
             parts = urlsplit(ready_url)

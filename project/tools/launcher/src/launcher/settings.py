@@ -78,6 +78,23 @@ class LauncherSettings(BaseSettings):
         description="where the embedded stand-ins (SecantusDB, Prometheus) keep their data",
     )
 
+    lab: bool = Field(
+        True,
+        description="Lab controls: a control API on 127.0.0.1, fault proxies in front of "
+        "PostgreSQL and RabbitMQ, and the page's Lab panel (kill, hang, resume, restart, cut, "
+        "delay, a steady trickle). `false`: none of them, the services reach the servers directly.",
+    )
+    lab_port: int | None = Field(
+        None,
+        description="The lab control API's port (default 8086 + `LAUNCHER_PORT_OFFSET`); it "
+        "always binds 127.0.0.1 and answers only the page's origin.",
+    )
+    lab_delay: float = Field(
+        0.5,
+        ge=0,
+        description="Seconds the lab's `delay` holds every chunk passing a fault proxy, each way.",
+    )
+
     def port(self, name: str, default: int) -> int:
         value: int | None = getattr(self, f"{name}_port")
         return value if value is not None else default + self.port_offset

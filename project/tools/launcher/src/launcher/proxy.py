@@ -1,18 +1,28 @@
-"""A TCP proxy for outage tests: put it between a service and a shared server, then cut it.
+"""A TCP fault proxy: put it between the services and a shared server, then cut, stall or slow it.
 
 The shared PostgreSQL and RabbitMQ must keep running for everyone else; cutting the proxy
-gives one service the outage without touching the server. It runs its own event loop in a
-thread, so a test that blocks its own loop (a sync fixture polling) never stalls the traffic,
-and every method is a plain call that works from sync and async tests alike.
+gives the services behind it the outage without touching the server. The lab controls put one
+in front of each (`launcher.lab`) and the tests use it the same way. It runs its own event loop
+in a thread, so a caller that blocks its own loop (a sync fixture polling) never stalls the
+traffic, and every method is a plain call that works from sync and async code alike.
 """
 
 import asyncio
 import contextlib
+import socket
 import threading
 from collections.abc import Coroutine
 from typing import Any
+from urllib.parse import urlsplit
 
-from devkit.net import free_port
+from svckit import dsn
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 class TcpProxy:
@@ -20,7 +30,8 @@ class TcpProxy:
 
     - `open()` listens (again) on the same port: the server is there;
     - `cut()` drops every connection and stops listening, so new ones are refused: it is gone;
-    - `stall()` keeps connections open but passes no byte until `resume()`: it hangs.
+    - `stall()` keeps connections open but passes no byte until `resume()`: it hangs;
+    - `slow(seconds)` holds every chunk that long in each direction (0: no delay): it is far.
 
     With `source` (a loopback address such as `127.0.0.9`), the target sees the proxied
     connections come from there: a client of its own, for tests of per-client behaviour.
@@ -36,7 +47,8 @@ class TcpProxy:
     ) -> None:
         self.target = (target_host, target_port)
         self.source = None if source is None else (source, 0)
-        self.port = port or free_port()
+        self.port = port or _free_port()
+        self.delay = 0.0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name=f"tcp-proxy-{self.port}", daemon=True
@@ -62,6 +74,18 @@ class TcpProxy:
 
     def resume(self) -> None:
         self._loop.call_soon_threadsafe(self._flowing.set)
+
+    def slow(self, seconds: float) -> None:
+        self.delay = seconds
+
+    @property
+    def state(self) -> str:
+        """`cut`, `stalled`, `slowed` or `open`, for whoever shows it."""
+        if self._server is None:
+            return "cut"
+        if not self._flowing.is_set():
+            return "stalled"
+        return "slowed" if self.delay else "open"
 
     def close(self) -> None:
         self.cut()
@@ -102,7 +126,23 @@ class TcpProxy:
         with contextlib.suppress(OSError):
             while data := await reader.read(65536):
                 await self._flowing.wait()
+                if self.delay:
+                    await asyncio.sleep(self.delay)
                 writer.write(data)
                 await writer.drain()
         writer.transport.abort()
         self._transports.discard(writer.transport)
+
+
+def url_through(url: str, port: int) -> str:
+    """`url` (RabbitMQ's) with its host and port replaced by 127.0.0.1:`port` (a proxy's)."""
+    parts = urlsplit(url)
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{userinfo}{at}127.0.0.1:{port}").geturl()
+
+
+def dsn_through(value: str, port: int) -> str:
+    """A PostgreSQL DSN (keyword form or URI) sent to 127.0.0.1:`port` instead, in keyword form."""
+    keywords = dsn.parse(value)
+    keywords.update(host="127.0.0.1", port=str(port))
+    return dsn.to_keyword_form(keywords)
