@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from svckit.app import create_app
 
-from authentication_service.deps import open_parts
+from authentication_service.deps import open_parts, parts_of
 from authentication_service.http_api import router
 from authentication_service.settings import AuthSettings
 
@@ -15,7 +15,7 @@ def build_app(settings: AuthSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_parts(settings, app.state.readiness) as parts:
-            app.state.parts = parts
+            parts_of.install(app, parts)
             yield
 
     app = create_app(

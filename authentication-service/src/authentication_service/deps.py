@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from limits import parse
 from svckit.backoff import retry_forever
 from svckit.dsn import Target
+from svckit.parts import Part
 from svckit.readiness import Readiness
 
 from authentication_service.activity import ActivityLog
@@ -68,10 +69,5 @@ async def open_parts(settings: AuthSettings, readiness: Readiness) -> AsyncItera
         parts.passwords.close()
 
 
-# `async`: FastAPI would run a plain `def` dependency in its thread pool, a hop per request.
-async def _parts(request: Request) -> Parts:
-    found: Parts = request.app.state.parts
-    return found
-
-
-PartsDep = Annotated[Parts, Depends(_parts)]
+parts_of = Part[Parts]("parts")
+PartsDep = Annotated[Parts, Depends(parts_of.dependency)]

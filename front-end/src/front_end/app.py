@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from svckit.app import create_app
 
-from front_end.deps import PACKAGE_DIR, build_page
+from front_end.deps import PACKAGE_DIR, build_page, page_of
 from front_end.http_api import router
 from front_end.settings import FrontEndSettings
 
@@ -15,7 +15,7 @@ from front_end.settings import FrontEndSettings
 def build_app(settings: FrontEndSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.page = build_page(settings)
+        page_of.install(app, build_page(settings))
         yield
 
     app = create_app(

@@ -7,8 +7,9 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.templating import Jinja2Templates
+from svckit.parts import Part
 
 from front_end.settings import FrontEndSettings
 
@@ -58,10 +59,5 @@ def build_page(settings: FrontEndSettings) -> Page:
     )
 
 
-# `async`: FastAPI would run a plain `def` dependency in its thread pool, a hop per request.
-async def _page(request: Request) -> Page:
-    found: Page = request.app.state.page
-    return found
-
-
-PageDep = Annotated[Page, Depends(_page)]
+page_of = Part[Page]("page")
+PageDep = Annotated[Page, Depends(page_of.dependency)]

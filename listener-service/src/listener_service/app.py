@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from svckit.app import create_app
 
-from listener_service.deps import open_parts
+from listener_service.deps import open_parts, parts_of
 from listener_service.settings import ListenerSettings
 
 
@@ -14,7 +14,7 @@ def build_app(settings: ListenerSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_parts(settings, app.state.readiness) as parts:
-            app.state.parts = parts
+            parts_of.install(app, parts)
             yield
 
     return create_app(

@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from svckit.parts import Part
 from svckit.readiness import Readiness
 
 from listener_service import metrics
@@ -21,6 +22,10 @@ from listener_service.settings import ListenerSettings
 class Parts:
     logger: LoggerClient
     listener: Listener
+
+
+# Stored like every service's parts (tests and a debugger find them there).
+parts_of = Part[Parts]("parts")
 
 
 @contextlib.asynccontextmanager

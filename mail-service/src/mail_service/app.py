@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from svckit.app import create_app
 
 from mail_service.composer import Composer
-from mail_service.deps import Parts
+from mail_service.deps import Parts, parts_of
 from mail_service.http_api import router
 from mail_service.mailer import Mailer
 from mail_service.settings import MailSettings
@@ -24,7 +24,7 @@ def build_app(settings: MailSettings) -> FastAPI:
         pool = SmtpPool(settings)
         smtp = SmtpCheck(pool, settings)
         composer = Composer(settings.mail_domain, settings.from_name)
-        app.state.parts = Parts(settings, composer, Mailer(pool, settings))
+        parts_of.install(app, Parts(settings, composer, Mailer(pool, settings)))
         app.state.readiness.add("smtp", smtp.check)
         try:
             yield

@@ -1,10 +1,11 @@
 """What the routes are given, as typed `Annotated` aliases: the parts the lifespan (`app`)
-builds once and keeps in `app.state.parts`."""
+builds once and stores with `parts_of` (svckit.parts)."""
 
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
+from svckit.parts import Part
 
 from mail_service.composer import Composer
 from mail_service.mailer import Mailer
@@ -18,13 +19,8 @@ class Parts:
     mailer: Mailer
 
 
-# `async`: FastAPI would run a plain `def` dependency in its thread pool, a hop per request.
-async def get_parts(request: Request) -> Parts:
-    parts: Parts = request.app.state.parts
-    return parts
-
-
-PartsDep = Annotated[Parts, Depends(get_parts)]
+parts_of = Part[Parts]("parts")
+PartsDep = Annotated[Parts, Depends(parts_of.dependency)]
 
 
 async def get_settings(parts: PartsDep) -> MailSettings:
