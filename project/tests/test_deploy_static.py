@@ -8,6 +8,7 @@ promtool), and the ports and names in every file are checked against docs/contra
 
 import ast
 import copy
+import functools
 import ipaddress
 import json
 import re
@@ -82,7 +83,9 @@ def compose_default(value: str) -> str:
     return found.group(1)
 
 
+@functools.cache
 def k8s_documents() -> list[tuple[Path, dict[str, Any]]]:
+    """Every manifest's documents, parsed once: copy before changing them."""
     docs = []
     for path in sorted(K8S.rglob("*.yaml")):
         if path.name == "kustomization.yaml":
@@ -769,8 +772,28 @@ def secrets() -> dict[str, dict[str, str]]:
     }
 
 
+def secret_mounts(pod: dict[str, Any], container: dict[str, Any]) -> dict[str, Any]:
+    """mount path -> (the mount, its secret volume) for every Secret the container mounts."""
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    return {
+        m["mountPath"]: (m, volumes[m["name"]]["secret"])
+        for m in container.get("volumeMounts", [])
+        if "secret" in volumes.get(m["name"], {})
+    }
+
+
+def secret_file(pod: dict[str, Any], container: dict[str, Any], path: str) -> str | None:
+    """The Secret value a file of a mounted secret volume holds (None: no such file)."""
+    folder, _, name = path.rpartition("/")
+    if folder not in (mounts := secret_mounts(pod, container)):
+        return None
+    secret = mounts[folder][1]
+    keys = {i["path"]: i["key"] for i in secret.get("items", [])} or {name: name}
+    return secrets()[secret["secretName"]].get(keys.get(name, ""))
+
+
 def k8s_settings() -> dict[str, dict[str, Any]]:
-    """workload -> the settings its container sees from ConfigMaps and Secret keys."""
+    """workload -> the settings its container sees: ConfigMaps, env, and `X` for `X_FILE`."""
     docs = k8s_documents()
     configmaps = {d["metadata"]["name"]: d["data"] for _, d in docs if d["kind"] == "ConfigMap"}
     found = {}
@@ -780,9 +803,9 @@ def k8s_settings() -> dict[str, dict[str, Any]]:
         for source in container.get("envFrom", []):
             settings |= configmaps[source["configMapRef"]["name"]]
         for env in container.get("env", []):
-            ref = env.get("valueFrom", {}).get("secretKeyRef")
-            if ref:
-                settings[env["name"]] = secrets()[ref["name"]][ref["key"]]
+            value = secret_file(template["spec"], container, env.get("value", ""))
+            if env["name"].endswith("_FILE") and value is not None:
+                settings[env["name"].removesuffix("_FILE")] = value
         found[name] = settings
     return found
 
@@ -928,13 +951,12 @@ CREDENTIAL_FILES = {
     "authentication-service": {"DB_PASSWORD_FILE"},
     "logger-service": {"MONGO_PASSWORD_FILE"},
     "mailer-service": {"MAIL_PASSWORD_FILE"},
+    "broker-service": {"RABBIT_URL_FILE"},
+    "listener-service": {"RABBIT_URL_FILE"},
     "postgres": {"POSTGRES_PASSWORD_FILE"},
     "mongo": {"MONGO_INITDB_ROOT_PASSWORD_FILE"},
     "rabbitmq": {"RABBITMQ_DEFAULT_PASS_FILE"},
 }
-# The one credential still taken from the environment: the broker and the listener have no
-# file setting for their AMQP URL (issue 28 names PostgreSQL, MongoDB and SMTP).
-ENV_FROM_SECRET = {("broker-service", "RABBIT_URL"), ("listener-service", "RABBIT_URL")}
 CREDENTIAL_NAME = re.compile(r"PASS|SECRET|TOKEN|CREDENTIAL")
 
 
@@ -966,32 +988,22 @@ def test_no_secret_value_appears_outside_the_secrets() -> None:
 def test_every_credential_is_a_file_of_a_secret_volume_mounted_read_only() -> None:
     found: dict[str, set[str]] = {}
     for name, pod, container in containers():
-        volumes = {v["name"]: v for v in pod.get("volumes", [])}
-        mounts = {
-            m["mountPath"]: (m, volumes[m["name"]]["secret"])
-            for m in container.get("volumeMounts", [])
-            if "secret" in volumes.get(m["name"], {})
-        }
-        for mount, secret in mounts.values():
+        for mount, secret in secret_mounts(pod, container).values():
             assert mount.get("readOnly") is True, name
             assert secret["defaultMode"] == 0o400, name
             # 0400 files belong to root unless the pod's group owns them.
             assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"]
+        # No Secret reaches a container through its environment.
         assert "secretRef" not in str(container.get("envFrom", [])), name
         for env in container.get("env", []):
-            if "valueFrom" in env:
-                assert (name, env["name"]) in ENV_FROM_SECRET, f"{name} {env['name']}"
-                continue
+            assert "valueFrom" not in env, f"{name} {env['name']}"
             if CREDENTIAL_NAME.search(env["name"]):
                 assert env["name"].endswith("_FILE"), f"{name} {env['name']}"
-            if env["name"].endswith("_FILE") and CREDENTIAL_NAME.search(env["name"]):
+            if secret_file(pod, container, env["value"]) is not None:
+                assert env["name"].endswith("_FILE"), f"{name} {env['name']}"
                 found.setdefault(name, set()).add(env["name"])
-                folder, _, key = env["value"].rpartition("/")
-                assert folder in mounts, f"{name} {env['name']}: {folder} is no secret volume"
-                secret = mounts[folder][1]
-                assert key in secrets()[secret["secretName"]], f"{name} {env['name']}"
-                keys = {i["path"]: i["key"] for i in secret.get("items", [])} or {key: key}
-                assert keys.get(key) == key, f"{name} {env['name']}"
+            else:
+                assert "/run/secrets/" not in env["value"], f"{name} {env['name']}: no such file"
     assert found == CREDENTIAL_FILES
     configmap_keys = {k for _, d in k8s_documents() if d["kind"] == "ConfigMap" for k in d["data"]}
     assert not {k for k in configmap_keys if CREDENTIAL_NAME.search(k)}
