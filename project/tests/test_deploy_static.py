@@ -629,13 +629,17 @@ def test_every_address_in_the_k8s_settings_names_a_contract_service_and_port() -
     assert checked == ADDRESS_SETTINGS
 
 
-# Who the NetworkPolicies admit is computed from them as (from, to, port) edges: a workload's
-# name, or `<namespace>/<app>` for a pod outside go-micro; "*" where a policy admits anyone
-# or any port. The expected set is written out, so a widened policy fails the equality.
+# What the NetworkPolicies admit is computed from them as (from, to, port) edges, in and out: a
+# workload's name, or `<namespace>/<app>` for a pod outside go-micro; "*" where a policy admits
+# anyone or any port; a port other than TCP as `<port>/<protocol>`. The expected sets are
+# written out, so a widened policy fails the equality.
 APP_LABEL = "app.kubernetes.io/name"
+# The labels naming a pod outside go-micro: ours, and CoreDNS' (`k8s-app: kube-dns`).
+POD_NAME_LABELS = {APP_LABEL, "k8s-app"}
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 INGRESS_CONTROLLER = "ingress-nginx/ingress-nginx"
 PROMETHEUS = "monitoring/prometheus"
+CLUSTER_DNS = "kube-system/kube-dns"
 Edge = tuple[str, str, int | str]
 SCRAPED_PORTS = {
     "broker-service": 8080,
@@ -700,11 +704,12 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     return True
 
 
-def only_label(selector: dict[str, Any] | None, key: str) -> str:
-    """The one label value a selector names, or "*" for any wider selector."""
-    if not selector or selector.get("matchExpressions") or set(selector["matchLabels"]) != {key}:
+def only_label(selector: dict[str, Any] | None, keys: set[str]) -> str:
+    """The value of the one label (of `keys`) a selector names, or "*" for any wider one."""
+    labels = (selector or {}).get("matchLabels", {})
+    if not selector or selector.get("matchExpressions") or len(labels) != 1 or labels.keys() - keys:
         return "*"
-    return str(selector["matchLabels"][key])
+    return str(*labels.values())
 
 
 def peers_of(
@@ -714,9 +719,9 @@ def peers_of(
         return {"ip:" + peer["ipBlock"]["cidr"]}
     pods = peer.get("podSelector", {})
     if "namespaceSelector" in peer:
-        elsewhere = only_label(peer["namespaceSelector"], NAMESPACE_LABEL)
+        elsewhere = only_label(peer["namespaceSelector"], {NAMESPACE_LABEL})
         if elsewhere != namespace:
-            return {f"{elsewhere}/{only_label(pods, APP_LABEL)}"}
+            return {f"{elsewhere}/{only_label(pods, POD_NAME_LABELS)}"}
     return {name for name, labels in workloads.items() if selects(pods, labels)}
 
 
@@ -725,45 +730,58 @@ def ports_of(rule: dict[str, Any], container_ports: dict[str, int]) -> set[int |
         return {"*"}
     found: set[int | str] = set()
     for port in rule["ports"]:
-        if port.get("protocol", "TCP") != "TCP" or "port" not in port:
+        if "port" not in port:
             found.add("*")
+            continue
+        if (protocol := port.get("protocol", "TCP")) != "TCP":
+            found.add(f"{port['port']}/{protocol}")
             continue
         first = container_ports.get(port["port"], port["port"])
         found.update(range(int(first), int(port.get("endPort", first)) + 1))
     return found
 
 
-def admitted_edges(docs: list[tuple[Path, dict[str, Any]]]) -> set[Edge]:
-    """Every (from, to, port) the NetworkPolicies let in; a pod none isolates is open to all."""
+def admitted_edges(
+    docs: list[tuple[Path, dict[str, Any]]], direction: str = "Ingress"
+) -> set[Edge]:
+    """Every (from, to, port) the NetworkPolicies let in (`Ingress`) or out (`Egress`); a pod
+    that no policy of that direction selects is open to all."""
     templates = dict(pod_templates(docs))
     workloads = {name: t["metadata"]["labels"] for name, t in templates.items()}
+    rules_key, peers_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
     isolated: set[str] = set()
     edges: set[Edge] = set()
     for _, policy in docs:
         if policy["kind"] != "NetworkPolicy":
             continue
         spec, namespace = policy["spec"], policy["metadata"]["namespace"]
-        if "Ingress" not in spec.get("policyTypes", ["Ingress"]):
+        # Kubernetes' default: Ingress always, Egress when the policy has egress rules.
+        types = spec.get("policyTypes") or ["Ingress", *(["Egress"] if "egress" in spec else [])]
+        if direction not in types:
             continue
-        targets = {
-            name for name, labels in workloads.items() if selects(spec["podSelector"], labels)
-        }
-        isolated |= targets
-        for rule in spec.get("ingress", []):
+        pods = {name for name, labels in workloads.items() if selects(spec["podSelector"], labels)}
+        isolated |= pods
+        for rule in spec.get(rules_key, []):
             peers = (
-                set().union(*(peers_of(p, namespace, workloads) for p in rule["from"]))
-                if rule.get("from")
+                set().union(*(peers_of(p, namespace, workloads) for p in rule[peers_key]))
+                if rule.get(peers_key)
                 else {"*"}
             )
-            for target in targets:
+            for pod in pods:
+                if direction == "Egress":
+                    edges |= {(pod, peer, port) for peer in peers for port in ports_of(rule, {})}
+                    continue
                 named = {
                     p["name"]: p["containerPort"]
-                    for c in templates[target]["spec"]["containers"]
+                    for c in templates[pod]["spec"]["containers"]
                     for p in c.get("ports", [])
                     if "name" in p
                 }
-                edges |= {(f, target, port) for f in peers for port in ports_of(rule, named)}
-    return edges | {("*", name, "*") for name in workloads.keys() - isolated}
+                edges |= {(peer, pod, port) for peer in peers for port in ports_of(rule, named)}
+    unisolated = workloads.keys() - isolated
+    if direction == "Ingress":
+        return edges | {("*", name, "*") for name in unisolated}
+    return edges | {(name, "*", "*") for name in unisolated}
 
 
 def secrets() -> dict[str, dict[str, str]]:
@@ -820,10 +838,19 @@ def callers_by_target() -> dict[tuple[str, int], set[str]]:
     return found
 
 
-def test_k8s_network_policies_admit_exactly_the_expected_edges() -> None:
-    admitted = admitted_edges(k8s_documents())
-    assert admitted - EXPECTED_EDGES == set(), "admitted, not expected"
-    assert EXPECTED_EDGES - admitted == set(), "expected, not admitted"
+def expected_egress() -> set[Edge]:
+    """Each call leaves its caller as it enters its callee; every pod asks the cluster's DNS."""
+    calls = {edge for edge in EXPECTED_EDGES if "/" not in edge[0]}
+    dns = {(name, CLUSTER_DNS, port) for name, _ in pod_templates() for port in (53, "53/UDP")}
+    return calls | dns
+
+
+@pytest.mark.parametrize("direction", ["Ingress", "Egress"])
+def test_k8s_network_policies_admit_exactly_the_expected_edges(direction: str) -> None:
+    admitted = admitted_edges(k8s_documents(), direction)
+    expected = EXPECTED_EDGES if direction == "Ingress" else expected_egress()
+    assert admitted - expected == set(), "admitted, not expected"
+    assert expected - admitted == set(), "expected, not admitted"
 
 
 def test_the_expected_edges_are_the_calls_the_settings_make_and_the_scrapes() -> None:
@@ -841,8 +868,8 @@ def test_the_expected_edges_are_the_calls_the_settings_make_and_the_scrapes() ->
     assert scraped == set(SCRAPED_PORTS.items())
 
 
-def widen(docs: list[tuple[Path, dict[str, Any]]], how: str) -> None:
-    """Change one policy in place the way a careless edit would."""
+def widen(docs: list[tuple[Path, dict[str, Any]]], how: str) -> str:
+    """Change one policy in place the way a careless edit would; the direction it widens."""
     policies = {d["metadata"]["name"]: d for _, d in docs if d["kind"] == "NetworkPolicy"}
     if how == "a rule without ports":
         del policies["authentication-service"]["spec"]["ingress"][0]["ports"]
@@ -854,8 +881,16 @@ def widen(docs: list[tuple[Path, dict[str, Any]]], how: str) -> None:
     elif how == "one more port":
         policies["mongo"]["spec"]["ingress"][0]["ports"].append({"port": 27018, "endPort": 27019})
     elif how == "no default deny, and a workload without a policy":
-        for name in ("default-deny-ingress", "mailhog"):
+        for name in ("default-deny", "mailhog"):
             docs.remove(next(item for item in docs if item[1] is policies[name]))
+    elif how == "calls out anywhere":
+        del policies["front-end"]["spec"]["policyTypes"]
+        policies["front-end"]["spec"]["egress"] = [{"ports": [{"port": 443}]}]
+        return "Egress"
+    elif how == "DNS from any namespace":
+        policies["dns"]["spec"]["egress"][0]["to"][0]["namespaceSelector"] = {}
+        return "Egress"
+    return "Ingress"
 
 
 @pytest.mark.parametrize(
@@ -866,22 +901,26 @@ def widen(docs: list[tuple[Path, dict[str, Any]]], how: str) -> None:
         ("any namespace", ("*/ingress-nginx", "broker-service", 8080)),
         ("one more port", ("logger-service", "mongo", 27019)),
         ("no default deny, and a workload without a policy", ("*", "mailhog", "*")),
+        ("calls out anywhere", ("front-end", "*", 443)),
+        ("DNS from any namespace", ("postgres", "*/kube-dns", "53/UDP")),
     ],
 )
 def test_a_widened_policy_admits_an_edge_beyond_the_expected(how: str, appears: Edge) -> None:
     docs = copy.deepcopy(k8s_documents())
-    widen(docs, how)
-    admitted = admitted_edges(docs)
-    assert appears in admitted - EXPECTED_EDGES
+    direction = widen(docs, how)
+    expected = EXPECTED_EDGES if direction == "Ingress" else expected_egress()
+    assert appears in admitted_edges(docs, direction) - expected
 
 
 def test_k8s_denies_every_pod_what_no_policy_allows() -> None:
     policies = [d for _, d in k8s_documents() if d["kind"] == "NetworkPolicy"]
     default_deny = [
-        p for p in policies if p["spec"]["podSelector"] == {} and not p["spec"].get("ingress")
+        p
+        for p in policies
+        if p["spec"]["podSelector"] == {} and not {"ingress", "egress"} & p["spec"].keys()
     ]
     assert len(default_deny) == 1
-    assert default_deny[0]["spec"]["policyTypes"] == ["Ingress"]
+    assert default_deny[0]["spec"]["policyTypes"] == ["Ingress", "Egress"]
     # Every workload has its own policy (a pod with none would be unreachable, probes aside).
     selected = {
         p["spec"]["podSelector"]["matchLabels"][APP_LABEL]
