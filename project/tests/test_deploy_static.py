@@ -715,6 +715,7 @@ def only_label(selector: dict[str, Any] | None, keys: set[str]) -> str:
 def peers_of(
     peer: dict[str, Any], namespace: str, workloads: dict[str, dict[str, str]]
 ) -> set[str]:
+    """Who one `from` or `to` entry names: our workloads, `<namespace>/<app>` or an address."""
     if "ipBlock" in peer:
         return {"ip:" + peer["ipBlock"]["cidr"]}
     pods = peer.get("podSelector", {})
@@ -726,6 +727,7 @@ def peers_of(
 
 
 def ports_of(rule: dict[str, Any], container_ports: dict[str, int]) -> set[int | str]:
+    """The ports a rule opens (a named one by the pod's `container_ports`); "*" for all."""
     if not rule.get("ports"):
         return {"*"}
     found: set[int | str] = set()
