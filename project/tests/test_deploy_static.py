@@ -7,6 +7,8 @@ promtool), and the ports and names in every file are checked against docs/contra
 """
 
 import ast
+import copy
+import functools
 import ipaddress
 import json
 import re
@@ -81,7 +83,9 @@ def compose_default(value: str) -> str:
     return found.group(1)
 
 
+@functools.cache
 def k8s_documents() -> list[tuple[Path, dict[str, Any]]]:
+    """Every manifest's documents, parsed once: copy before changing them."""
     docs = []
     for path in sorted(K8S.rglob("*.yaml")):
         if path.name == "kustomization.yaml":
@@ -619,134 +623,470 @@ def test_k8s_deployments_probe_readiness_and_liveness() -> None:
 
 
 def test_every_address_in_the_k8s_settings_names_a_contract_service_and_port() -> None:
-    docs = k8s_documents()
     checked = set().union(
-        *(
-            check_addresses(f"k8s {d['metadata']['name']}", d.get("data") or d["stringData"])
-            for _, d in docs
-            if d["kind"] in ("ConfigMap", "Secret")
-        )
+        *(check_addresses(f"k8s {name}", settings) for name, settings in k8s_settings().items())
     )
     assert checked == ADDRESS_SETTINGS
 
 
-# The doors that face users, reached through the ingress controller; and where Prometheus runs.
-INGRESS_NAMESPACE = "ingress-nginx"
-MONITORING_NAMESPACE = "monitoring"
-PUBLIC = {"broker-service", "front-end"}
+# What the NetworkPolicies admit is computed from them as (from, to, port) edges, in and out: a
+# workload's name, or `<namespace>/<app>` for a pod outside go-micro; "*" where a policy admits
+# anyone or any port; a port other than TCP as `<port>/<protocol>`. The expected sets are
+# written out, so a widened policy fails the equality.
+APP_LABEL = "app.kubernetes.io/name"
+# The labels naming a pod outside go-micro: ours, and CoreDNS' (`k8s-app: kube-dns`).
+POD_NAME_LABELS = {APP_LABEL, "k8s-app"}
+NAMESPACE_LABEL = "kubernetes.io/metadata.name"
+INGRESS_CONTROLLER = "ingress-nginx/ingress-nginx"
+PROMETHEUS = "monitoring/prometheus"
+CLUSTER_DNS = "kube-system/kube-dns"
+Edge = tuple[str, str, int | str]
+SCRAPED_PORTS = {
+    "broker-service": 8080,
+    "authentication-service": 8081,
+    "front-end": 8082,
+    "mailer-service": 8083,
+    "logger-service": 8084,
+    "listener-service": 8085,
+    "rabbitmq": 15692,
+}
+EXPECTED_EDGES: set[Edge] = {
+    (INGRESS_CONTROLLER, "broker-service", 8080),
+    (INGRESS_CONTROLLER, "front-end", 8082),
+    ("broker-service", "authentication-service", 8081),
+    ("broker-service", "mailer-service", 8083),
+    ("broker-service", "logger-service", 8084),
+    ("broker-service", "logger-service", 5001),
+    ("broker-service", "logger-service", 50001),
+    # Auth's activity log and the listener's forwarded events, both over HTTP.
+    ("authentication-service", "logger-service", 8084),
+    ("listener-service", "logger-service", 8084),
+    ("authentication-service", "postgres", 5432),
+    ("logger-service", "mongo", 27017),
+    ("mailer-service", "mailhog", 1025),
+    ("broker-service", "rabbitmq", 5672),
+    ("listener-service", "rabbitmq", 5672),
+    *((PROMETHEUS, name, port) for name, port in SCRAPED_PORTS.items()),
+}
+# The doors that face users, each reached through one proxy (auth's: the broker).
+PROXY_OF = {
+    "broker-service": INGRESS_CONTROLLER,
+    "front-end": INGRESS_CONTROLLER,
+    "authentication-service": "broker-service",
+}
 
 
-def callers_by_target() -> dict[tuple[str, int], set[str]]:
-    """(workload, port) -> the workloads whose settings (ConfigMap, Secret keys) name it."""
+def pod_templates(
+    docs: list[tuple[Path, dict[str, Any]]] | None = None,
+) -> list[tuple[str, dict[str, Any]]]:
+    """(workload name, pod template) for every Deployment and StatefulSet."""
+    return [
+        (d["metadata"]["name"], d["spec"]["template"])
+        for _, d in (k8s_documents() if docs is None else docs)
+        if d["kind"] in ("Deployment", "StatefulSet")
+    ]
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Whether a label selector (matchLabels and matchExpressions) selects these labels."""
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expr in selector.get("matchExpressions", []):
+        key, operator, values = expr["key"], expr["operator"], expr.get("values", [])
+        found = {
+            "In": labels.get(key) in values,
+            "NotIn": labels.get(key) not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[operator]
+        if not found:
+            return False
+    return True
+
+
+def only_label(selector: dict[str, Any] | None, keys: set[str]) -> str:
+    """The value of the one label (of `keys`) a selector names, or "*" for any wider one."""
+    labels = (selector or {}).get("matchLabels", {})
+    if not selector or selector.get("matchExpressions") or len(labels) != 1 or labels.keys() - keys:
+        return "*"
+    return str(*labels.values())
+
+
+def peers_of(
+    peer: dict[str, Any], namespace: str, workloads: dict[str, dict[str, str]]
+) -> set[str]:
+    """Who one `from` or `to` entry names: our workloads, `<namespace>/<app>` or an address."""
+    if "ipBlock" in peer:
+        return {"ip:" + peer["ipBlock"]["cidr"]}
+    pods = peer.get("podSelector", {})
+    if "namespaceSelector" in peer:
+        elsewhere = only_label(peer["namespaceSelector"], {NAMESPACE_LABEL})
+        if elsewhere != namespace:
+            return {f"{elsewhere}/{only_label(pods, POD_NAME_LABELS)}"}
+    return {name for name, labels in workloads.items() if selects(pods, labels)}
+
+
+def ports_of(rule: dict[str, Any], container_ports: dict[str, int]) -> set[int | str]:
+    """The ports a rule opens (a named one by the pod's `container_ports`); "*" for all."""
+    if not rule.get("ports"):
+        return {"*"}
+    found: set[int | str] = set()
+    for port in rule["ports"]:
+        if "port" not in port:
+            found.add("*")
+            continue
+        if (protocol := port.get("protocol", "TCP")) != "TCP":
+            found.add(f"{port['port']}/{protocol}")
+            continue
+        first = container_ports.get(port["port"], port["port"])
+        found.update(range(int(first), int(port.get("endPort", first)) + 1))
+    return found
+
+
+def admitted_edges(
+    docs: list[tuple[Path, dict[str, Any]]], direction: str = "Ingress"
+) -> set[Edge]:
+    """Every (from, to, port) the NetworkPolicies let in (`Ingress`) or out (`Egress`); a pod
+    that no policy of that direction selects is open to all."""
+    templates = dict(pod_templates(docs))
+    workloads = {name: t["metadata"]["labels"] for name, t in templates.items()}
+    rules_key, peers_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+    isolated: set[str] = set()
+    edges: set[Edge] = set()
+    for _, policy in docs:
+        if policy["kind"] != "NetworkPolicy":
+            continue
+        spec, namespace = policy["spec"], policy["metadata"]["namespace"]
+        # Kubernetes' default: Ingress always, Egress when the policy has egress rules.
+        types = spec.get("policyTypes") or ["Ingress", *(["Egress"] if "egress" in spec else [])]
+        if direction not in types:
+            continue
+        pods = {name for name, labels in workloads.items() if selects(spec["podSelector"], labels)}
+        isolated |= pods
+        for rule in spec.get(rules_key, []):
+            peers = (
+                set().union(*(peers_of(p, namespace, workloads) for p in rule[peers_key]))
+                if rule.get(peers_key)
+                else {"*"}
+            )
+            for pod in pods:
+                if direction == "Egress":
+                    edges |= {(pod, peer, port) for peer in peers for port in ports_of(rule, {})}
+                    continue
+                named = {
+                    p["name"]: p["containerPort"]
+                    for c in templates[pod]["spec"]["containers"]
+                    for p in c.get("ports", [])
+                    if "name" in p
+                }
+                edges |= {(peer, pod, port) for peer in peers for port in ports_of(rule, named)}
+    unisolated = workloads.keys() - isolated
+    if direction == "Ingress":
+        return edges | {("*", name, "*") for name in unisolated}
+    return edges | {(name, "*", "*") for name in unisolated}
+
+
+def secrets() -> dict[str, dict[str, str]]:
+    return {
+        d["metadata"]["name"]: d["stringData"] for _, d in k8s_documents() if d["kind"] == "Secret"
+    }
+
+
+def secret_mounts(pod: dict[str, Any], container: dict[str, Any]) -> dict[str, Any]:
+    """mount path -> (the mount, its secret volume) for every Secret the container mounts."""
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    return {
+        m["mountPath"]: (m, volumes[m["name"]]["secret"])
+        for m in container.get("volumeMounts", [])
+        if "secret" in volumes.get(m["name"], {})
+    }
+
+
+def secret_file(pod: dict[str, Any], container: dict[str, Any], path: str) -> str | None:
+    """The Secret value a file of a mounted secret volume holds (None: no such file)."""
+    folder, _, name = path.rpartition("/")
+    if folder not in (mounts := secret_mounts(pod, container)):
+        return None
+    secret = mounts[folder][1]
+    keys = {i["path"]: i["key"] for i in secret.get("items", [])} or {name: name}
+    return secrets()[secret["secretName"]].get(keys.get(name, ""))
+
+
+def k8s_settings() -> dict[str, dict[str, Any]]:
+    """workload -> the settings its container sees: ConfigMaps, env, and `X` for `X_FILE`."""
     docs = k8s_documents()
     configmaps = {d["metadata"]["name"]: d["data"] for _, d in docs if d["kind"] == "ConfigMap"}
-    (secret,) = (d["stringData"] for _, d in docs if d["kind"] == "Secret")
-    found: dict[tuple[str, int], set[str]] = {}
+    found = {}
     for name, template in pod_templates():
         (container, *_) = template["spec"]["containers"]
         settings: dict[str, Any] = {}
         for source in container.get("envFrom", []):
             settings |= configmaps[source["configMapRef"]["name"]]
         for env in container.get("env", []):
-            ref = env.get("valueFrom", {}).get("secretKeyRef")
-            if ref:
-                settings[env["name"]] = secret[ref["key"]]
+            value = secret_file(template["spec"], container, env.get("value", ""))
+            if env["name"].endswith("_FILE") and value is not None:
+                settings[env["name"].removesuffix("_FILE")] = value
+        found[name] = settings
+    return found
+
+
+def callers_by_target() -> dict[tuple[str, int], set[str]]:
+    """(workload, port) -> the workloads whose settings name it."""
+    found: dict[tuple[str, int], set[str]] = {}
+    for name, settings in k8s_settings().items():
         for _, host, port in addresses(settings):
             if host != "localhost":
                 found.setdefault((host, port), set()).add(name)
     return found
 
 
-def allowed_by_policies() -> dict[tuple[str, int], set[str]]:
-    """(workload, port) -> who the NetworkPolicies let in: workload names, or `ns:<namespace>`."""
-    allowed: dict[tuple[str, int], set[str]] = {}
-    for _, policy in k8s_documents():
-        if policy["kind"] != "NetworkPolicy":
-            continue
-        spec = policy["spec"]
-        target = spec["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name")
-        for rule in spec.get("ingress", []):
-            assert target, "only the default deny selects every pod, and it lets nothing in"
-            assert rule.get("from"), f"{target}: a rule without `from` lets anyone in"
-            assert rule.get("ports"), f"{target}: a rule without `ports` opens every port"
-            peers = set()
-            for peer in rule["from"]:
-                assert "ipBlock" not in peer, target
-                if "namespaceSelector" in peer:
-                    assert "podSelector" not in peer, target
-                    labels = peer["namespaceSelector"]["matchLabels"]
-                    peers.add("ns:" + labels["kubernetes.io/metadata.name"])
-                else:
-                    peers.add(peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"])
-            for port in rule["ports"]:
-                allowed.setdefault((target, port["port"]), set()).update(peers)
-    return allowed
+def expected_egress() -> set[Edge]:
+    """Each call leaves its caller as it enters its callee; every pod asks the cluster's DNS."""
+    calls = {edge for edge in EXPECTED_EDGES if "/" not in edge[0]}
+    dns = {(name, CLUSTER_DNS, port) for name, _ in pod_templates() for port in (53, "53/UDP")}
+    return calls | dns
 
 
-def test_k8s_denies_every_pod_what_no_policy_allows() -> None:
-    policies = [d for _, d in k8s_documents() if d["kind"] == "NetworkPolicy"]
-    default_deny = [
-        p for p in policies if p["spec"]["podSelector"] == {} and not p["spec"].get("ingress")
-    ]
-    assert len(default_deny) == 1
-    assert default_deny[0]["spec"]["policyTypes"] == ["Ingress"]
-    selected = {
-        p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
-        for p in policies
-        if p["spec"]["podSelector"]
+@pytest.mark.parametrize("direction", ["Ingress", "Egress"])
+def test_k8s_network_policies_admit_exactly_the_expected_edges(direction: str) -> None:
+    admitted = admitted_edges(k8s_documents(), direction)
+    expected = EXPECTED_EDGES if direction == "Ingress" else expected_egress()
+    assert admitted - expected == set(), "admitted, not expected"
+    assert expected - admitted == set(), "expected, not admitted"
+
+
+def test_the_expected_edges_are_the_calls_the_settings_make_and_the_scrapes() -> None:
+    called = {
+        (caller, target, port)
+        for (target, port), callers in callers_by_target().items()
+        for caller in callers
     }
-    # Every workload has its own policy (a pod with none would be unreachable, probes aside).
-    assert selected == {name for name, _ in pod_templates()}
-
-
-def test_k8s_each_service_is_reachable_only_from_who_calls_it() -> None:
-    allowed = allowed_by_policies()
-    callers = callers_by_target()
+    assert {e for e in EXPECTED_EDGES if "/" not in e[0]} == called
     scraped = {
         (name, int(template["metadata"]["annotations"]["prometheus.io/port"]))
         for name, template in pod_templates()
         if template["metadata"].get("annotations", {}).get("prometheus.io/scrape") == "true"
     }
-    for (target, port), peers in allowed.items():
-        pods = {p for p in peers if not p.startswith("ns:")}
-        namespaces = {p[3:] for p in peers if p.startswith("ns:")}
-        # Pod to pod: exactly the workloads whose settings name this address.
-        assert pods == callers.get((target, port), set()), f"{target}:{port}"
-        expected = set()
-        if (target, port) in scraped:
-            expected.add(MONITORING_NAMESPACE)
-        if target in PUBLIC and port == contract()[target][1][0]:
-            expected.add(INGRESS_NAMESPACE)
-        assert namespaces == expected, f"{target}:{port}"
-    # And every call the settings make, and every scrape, is let through.
-    assert callers.keys() <= allowed.keys()
-    assert scraped <= allowed.keys()
+    assert scraped == set(SCRAPED_PORTS.items())
+
+
+def widen(docs: list[tuple[Path, dict[str, Any]]], how: str) -> str:
+    """Change one policy in place the way a careless edit would; the direction it widens."""
+    policies = {d["metadata"]["name"]: d for _, d in docs if d["kind"] == "NetworkPolicy"}
+    if how == "a rule without ports":
+        del policies["authentication-service"]["spec"]["ingress"][0]["ports"]
+    elif how == "every pod of the namespace":
+        policies["postgres"]["spec"]["ingress"][0]["from"] = [{"podSelector": {}}]
+    elif how == "any namespace":
+        peer = policies["broker-service"]["spec"]["ingress"][0]["from"][0]
+        peer["namespaceSelector"] = {}
+    elif how == "one more port":
+        policies["mongo"]["spec"]["ingress"][0]["ports"].append({"port": 27018, "endPort": 27019})
+    elif how == "no default deny, and a workload without a policy":
+        for name in ("default-deny", "mailhog"):
+            docs.remove(next(item for item in docs if item[1] is policies[name]))
+    elif how == "calls out anywhere":
+        del policies["front-end"]["spec"]["policyTypes"]
+        policies["front-end"]["spec"]["egress"] = [{"ports": [{"port": 443}]}]
+        return "Egress"
+    elif how == "DNS from any namespace":
+        policies["dns"]["spec"]["egress"][0]["to"][0]["namespaceSelector"] = {}
+        return "Egress"
+    return "Ingress"
+
+
+@pytest.mark.parametrize(
+    ("how", "appears"),
+    [
+        ("a rule without ports", ("broker-service", "authentication-service", "*")),
+        ("every pod of the namespace", ("front-end", "postgres", 5432)),
+        ("any namespace", ("*/ingress-nginx", "broker-service", 8080)),
+        ("one more port", ("logger-service", "mongo", 27019)),
+        ("no default deny, and a workload without a policy", ("*", "mailhog", "*")),
+        ("calls out anywhere", ("front-end", "*", 443)),
+        ("DNS from any namespace", ("postgres", "*/kube-dns", "53/UDP")),
+    ],
+)
+def test_a_widened_policy_admits_an_edge_beyond_the_expected(how: str, appears: Edge) -> None:
+    docs = copy.deepcopy(k8s_documents())
+    direction = widen(docs, how)
+    expected = EXPECTED_EDGES if direction == "Ingress" else expected_egress()
+    assert appears in admitted_edges(docs, direction) - expected
+
+
+def test_k8s_denies_every_pod_what_no_policy_allows() -> None:
+    policies = [d for _, d in k8s_documents() if d["kind"] == "NetworkPolicy"]
+    default_deny = [
+        p
+        for p in policies
+        if p["spec"]["podSelector"] == {} and not {"ingress", "egress"} & p["spec"].keys()
+    ]
+    assert len(default_deny) == 1
+    assert default_deny[0]["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    # Every workload has its own policy (a pod with none would be unreachable, probes aside).
+    selected = {
+        p["spec"]["podSelector"]["matchLabels"][APP_LABEL]
+        for p in policies
+        if p["spec"]["podSelector"]
+    }
+    assert selected == {name for name, _ in pod_templates()}
 
 
 def test_k8s_x_forwarded_for_is_believed_only_where_the_policies_admit_a_proxy_alone() -> None:
     docs = k8s_documents()
     configmaps = {d["metadata"]["name"]: d["data"] for _, d in docs if d["kind"] == "ConfigMap"}
-    allowed = allowed_by_policies()
     believing = {name for name, data in configmaps.items() if "FORWARDED_ALLOW_IPS" in data}
-    assert believing == {"broker-service", "authentication-service", "front-end"}
-    proxies = {
-        "broker-service": f"ns:{INGRESS_NAMESPACE}",
-        "front-end": f"ns:{INGRESS_NAMESPACE}",
-        "authentication-service": "broker-service",
-    }
-    for name in believing:
+    assert believing == set(PROXY_OF)
+    admitted = admitted_edges(docs)
+    for name, proxy in PROXY_OF.items():
         port = contract()[name][1][0]
         # Who reaches the port: the one proxy and Prometheus (which sends no X-Forwarded-For).
-        assert allowed[(name, port)] == {proxies[name], f"ns:{MONITORING_NAMESPACE}"}, name
+        assert {f for f, to, p in admitted if (to, p) == (name, port)} == {proxy, PROMETHEUS}
 
 
-def pod_templates() -> list[tuple[str, dict[str, Any]]]:
-    """(workload name, pod template) for every Deployment and StatefulSet."""
+# --- Kubernetes: the public doors ----------------------------------------------------------
+
+
+def test_the_ingress_serves_the_page_and_the_api_over_tls_from_cert_manager() -> None:
+    docs = k8s_documents()
+    (ingress,) = [d for _, d in docs if d["kind"] == "Ingress"]
+    assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
+    # ingress-nginx's class: the controller the policies let in (INGRESS_CONTROLLER).
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    backends = {}
+    for rule in ingress["spec"]["rules"]:
+        (path,) = rule["http"]["paths"]
+        assert (path["path"], path["pathType"]) == ("/", "Prefix")
+        backends[rule["host"]] = path["backend"]["service"]
+    (tls,) = ingress["spec"]["tls"]
+    assert set(tls["hosts"]) == set(backends)
+    assert tls["secretName"]
+    by_service = {b["name"]: host for host, b in backends.items()}
+    assert set(by_service) == {"front-end", "broker-service"}
+    services = {d["metadata"]["name"]: d for _, d in docs if d["kind"] == "Service"}
+    for backend in backends.values():
+        names = {p["name"] for p in services[backend["name"]]["spec"]["ports"]}
+        assert backend["port"]["name"] in names
+    # The page calls the API host, which lets the page's origin in.
+    configmaps = {d["metadata"]["name"]: d["data"] for _, d in docs if d["kind"] == "ConfigMap"}
+    assert configmaps["front-end"]["BROKER_URL"] == f"https://{by_service['broker-service']}"
+    origins = configmaps["broker-service"]["CORS_ORIGINS"].split(",")
+    assert f"https://{by_service['front-end']}" in origins
+
+
+def test_a_headless_service_names_every_broker_pod_for_a_dns_balancing_proxy() -> None:
+    docs = k8s_documents()
+    services = {d["metadata"]["name"]: d["spec"] for _, d in docs if d["kind"] == "Service"}
+    headless = services["broker-service-pods"]
+    assert headless["clusterIP"] == "None"
+    # Only ready pods answer (the default), so a dying replica leaves the rotation.
+    assert not headless.get("publishNotReadyAddresses", False)
+    assert headless["selector"] == services["broker-service"]["selector"]
+    assert [p["port"] for p in headless["ports"]] == [8080]
+
+
+# --- Kubernetes: credentials -----------------------------------------------------------------
+
+# The credentials each workload reads from a file, by the setting naming the file.
+CREDENTIAL_FILES = {
+    "authentication-service": {"DB_PASSWORD_FILE"},
+    "logger-service": {"MONGO_PASSWORD_FILE"},
+    "mailer-service": {"MAIL_PASSWORD_FILE"},
+    "broker-service": {"RABBIT_URL_FILE"},
+    "listener-service": {"RABBIT_URL_FILE"},
+    "postgres": {"POSTGRES_PASSWORD_FILE"},
+    "mongo": {"MONGO_INITDB_ROOT_PASSWORD_FILE"},
+    "rabbitmq": {"RABBITMQ_DEFAULT_PASS_FILE"},
+}
+CREDENTIAL_NAME = re.compile(r"PASS|SECRET|TOKEN|CREDENTIAL")
+
+
+def containers() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(workload, pod spec, container) for every container of every pod template."""
     return [
-        (d["metadata"]["name"], d["spec"]["template"])
-        for _, d in k8s_documents()
-        if d["kind"] in ("Deployment", "StatefulSet")
+        (name, template["spec"], container)
+        for name, template in pod_templates()
+        for container in template["spec"]["containers"]
     ]
+
+
+def test_no_secret_value_appears_outside_the_secrets() -> None:
+    values = {v for data in secrets().values() for v in data.values() if v}
+    # Something to look for: the development passwords of PostgreSQL, MongoDB and RabbitMQ.
+    assert len({data["password"] for data in secrets().values()} & values) == 3
+    others = [(p, d) for p, d in k8s_documents() if d["kind"] != "Secret"]
+    for path, doc in others:
+        text = yaml.safe_dump(doc)
+        for value in values:
+            assert value not in text, f"{path.name} {doc['metadata']['name']} holds a secret"
+    # Each env value and ConfigMap value by itself, too (a DSN or URL with a password in it).
+    settings = [e.get("value", "") for _, _, c in containers() for e in c.get("env", [])]
+    settings += [v for _, d in others if d["kind"] == "ConfigMap" for v in d["data"].values()]
+    for value in settings:
+        assert not re.search(r"password=|://[^/@\s]*:[^/@\s]*@", value), value
+
+
+def test_every_credential_is_a_file_of_a_secret_volume_mounted_read_only() -> None:
+    found: dict[str, set[str]] = {}
+    for name, pod, container in containers():
+        for mount, secret in secret_mounts(pod, container).values():
+            assert mount.get("readOnly") is True, name
+            assert secret["defaultMode"] == 0o400, name
+            # 0400 files belong to root unless the pod's group owns them.
+            assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"]
+        # No Secret reaches a container through its environment.
+        assert "secretRef" not in str(container.get("envFrom", [])), name
+        for env in container.get("env", []):
+            assert "valueFrom" not in env, f"{name} {env['name']}"
+            if CREDENTIAL_NAME.search(env["name"]):
+                assert env["name"].endswith("_FILE"), f"{name} {env['name']}"
+            if secret_file(pod, container, env["value"]) is not None:
+                assert env["name"].endswith("_FILE"), f"{name} {env['name']}"
+                found.setdefault(name, set()).add(env["name"])
+            else:
+                assert "/run/secrets/" not in env["value"], f"{name} {env['name']}: no such file"
+    assert found == CREDENTIAL_FILES
+    configmap_keys = {k for _, d in k8s_documents() if d["kind"] == "ConfigMap" for k in d["data"]}
+    assert not {k for k in configmap_keys if CREDENTIAL_NAME.search(k)}
+
+
+def test_each_server_and_its_clients_name_the_same_user() -> None:
+    docs = k8s_documents()
+    configmaps = {d["metadata"]["name"]: d["data"] for _, d in docs if d["kind"] == "ConfigMap"}
+    env = {
+        (name, e["name"]): e.get("value") for name, _, c in containers() for e in c.get("env", [])
+    }
+    dsn = dict(pair.split("=", 1) for pair in configmaps["authentication-service"]["DSN"].split())
+    assert dsn["user"] == env[("postgres", "POSTGRES_USER")]
+    mongo_user = env[("mongo", "MONGO_INITDB_ROOT_USERNAME")]
+    assert configmaps["logger-service"]["MONGO_USERNAME"] == mongo_user
+    rabbit = secrets()["rabbitmq-credentials"]
+    user = env[("rabbitmq", "RABBITMQ_DEFAULT_USER")]
+    assert rabbit["url"].startswith(f"amqp://{user}:{rabbit['password']}@rabbitmq:5672/")
+
+
+# --- Kubernetes: every container ---------------------------------------------------------------
+
+# Left writable: RabbitMQ's image is not known to start on a read-only root (data/rabbitmq.yaml).
+WRITABLE_ROOT = {"rabbitmq"}
+
+
+def test_every_k8s_container_is_probed_and_runs_unprivileged() -> None:
+    # The six services' and the four data stores'.
+    assert len(containers()) == len(SERVICES) + 4
+    for name, pod, container in containers():
+        assert "readinessProbe" in container, name
+        assert "livenessProbe" in container, name
+        user = pod["securityContext"] | container.get("securityContext", {})
+        assert user["runAsNonRoot"] is True, name
+        # A number: the kubelet cannot check a user name against runAsNonRoot.
+        assert isinstance(user["runAsUser"], int), name
+        assert user["runAsUser"] > 0, name
+        assert user["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        context = container["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False, name
+        assert context["capabilities"] == {"drop": ["ALL"]}, name
+        assert context["readOnlyRootFilesystem"] is (name not in WRITABLE_ROOT), name
 
 
 def test_every_k8s_container_has_cpu_and_memory_requests_and_limits() -> None:
