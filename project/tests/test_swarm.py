@@ -131,7 +131,7 @@ def stack(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iter
     stack = Stack(tmp_path_factory.mktemp("swarm"))
     state = docker("info", "--format", "{{.Swarm.LocalNodeState}}")
     initialised_here = state != "active"
-    with contextlib.suppress(BaseException):
+    with contextlib.suppress(pytest.fail.Exception):
         stack.make("swarm-down", timeout=180)  # a stack a killed run left
     stack.figures["images_warm"] = stack.make("swarm-images", timeout=900)
     stack.make("swarm-secrets")
@@ -437,6 +437,7 @@ def test_no_secret_shows_in_inspect_the_environment_or_any_log_line(stack: Stack
             "secret", "inspect", *(f"{STACK}_{s}" for s in stack.secrets())
         ),
     }
+    shown["/ready"] = httpx.get(HTTP + "/ready", timeout=10, trust_env=False).text
     for cid in task_containers("broker-service") + task_containers("authentication-service"):
         shown[f"env of {cid}"] = docker("exec", cid, "cat", "/proc/1/environ")
     for cid in containers:
@@ -450,5 +451,5 @@ def test_no_secret_shows_in_inspect_the_environment_or_any_log_line(stack: Stack
     stack.results.append(
         f"No value of the {len(secrets)} secrets in `docker inspect` of {len(containers)}"
         " containers, `docker service inspect`, `docker secret inspect`, the environment of the"
-        " broker and auth tasks, or any container's log."
+        " broker and auth tasks, `/ready`, or any container's log."
     )
