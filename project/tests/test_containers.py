@@ -15,9 +15,7 @@ No Docker Engine and none can be started (a laptop without one): skipped, saying
 import asyncio
 import json
 import os
-import shutil
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -28,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 from devkit.browser import BUTTONS, chromium
+from devkit.docker import DOCKER, docker, run
 from devkit.wait import await_for, wait_for
 from playwright.async_api import Browser, Page, expect
 from pymongo import AsyncMongoClient
@@ -39,9 +38,6 @@ PROJECT = ROOT / "project"
 LAB_FILE = PROJECT / "lab" / ".build" / "docker-compose.yml"
 IMAGES_JSON = PROJECT / "lab" / ".build" / "images.json"
 REPORT = ROOT / "docs" / "containers" / "report.md"
-# Debian's CLI: BuildKit built in (the one in /usr/local/bin may lack buildx).
-DOCKER = "/usr/bin/docker"
-DATA_ROOT = os.environ.get("LAB_DOCKER_DATA_ROOT", "/var/lib/docker-lab")
 PROJECT_NAME = "go-micro-py"
 # docker-compose 1.29 names replica n <project>_<service>_<n>.
 SEP = "_"
@@ -49,18 +45,6 @@ PROXY = "http://127.0.0.1:8080"
 PAGE = "http://127.0.0.1:8082"
 CATCHER = "http://127.0.0.1:8025"
 MONGO_URL = "mongodb://admin:password@127.0.0.1:27017/?authSource=admin&directConnection=true"
-ENV = {**os.environ, "PATH": "/usr/bin:" + os.environ.get("PATH", "")}
-
-
-def run(
-    cmd: list[str], timeout: float = 60, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=timeout, check=False, env=ENV
-    )
-    if check and result.returncode != 0:
-        pytest.fail(f"{' '.join(cmd)} ended {result.returncode}:\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 def make(target: str, timeout: float = 900) -> float:
@@ -68,22 +52,6 @@ def make(target: str, timeout: float = 900) -> float:
     started = time.monotonic()
     run(["make", "--no-print-directory", "-C", str(PROJECT), target], timeout=timeout)
     return round(time.monotonic() - started, 1)
-
-
-def docker(*args: str, timeout: float = 60, check: bool = True) -> str:
-    return run([DOCKER, *args], timeout=timeout, check=check).stdout.strip()
-
-
-def engine_answers() -> bool:
-    if not os.access(DOCKER, os.X_OK):
-        return False
-    return run([DOCKER, "info"], timeout=20, check=False).returncode == 0
-
-
-def no_engine(why: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI must run the containers: {why}")
-    pytest.skip(f"no Docker Engine: {why}")
 
 
 def project_containers(all_states: bool = True) -> list[str]:
@@ -111,37 +79,6 @@ class Lab:
     results: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(scope="session")
-def engine(logs_dir: Path) -> Iterator[None]:
-    """A Docker Engine that answers: this machine's, or a dockerd started for the session."""
-    if engine_answers():
-        yield
-        return
-    dockerd = shutil.which("dockerd")
-    if dockerd is None or not os.access(DOCKER, os.X_OK):
-        no_engine("dockerd and /usr/bin/docker are not installed (apt-get install docker.io)")
-    if os.geteuid() != 0:
-        no_engine("none answers and starting dockerd needs root")
-    log = (logs_dir / "dockerd.log").open("ab")
-    proc = subprocess.Popen(
-        [str(dockerd), "--data-root", DATA_ROOT], stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        wait_for(
-            lambda: proc.poll() is None and engine_answers(), timeout=60, what="dockerd to answer"
-        )
-    except Exception as error:
-        proc.terminate()
-        no_engine(f"dockerd did not start ({error}); see {log.name}")
-    try:
-        yield
-    finally:
-        # Images and build cache stay in the data root for the next run's warm build.
-        proc.terminate()
-        proc.wait(60)
-        log.close()
-
-
 def wait_all_healthy(timeout: float) -> None:
     def healthy() -> bool:
         names = project_containers()
@@ -155,7 +92,7 @@ def wait_all_healthy(timeout: float) -> None:
 
 
 @pytest.fixture(scope="session")
-def lab(engine: None) -> Iterator[Lab]:
+def lab(docker_engine: None) -> Iterator[Lab]:
     """The lab built and up, every container healthy; taken down (and reported) at the end."""
     lab = Lab()
     make("lab-down", timeout=180)

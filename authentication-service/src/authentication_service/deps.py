@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import Depends
 from limits import parse
 from svckit.backoff import retry_forever
-from svckit.dsn import Target
 from svckit.parts import Part
 from svckit.readiness import Readiness
 
@@ -35,7 +34,7 @@ async def open_parts(settings: AuthSettings, readiness: Readiness) -> AsyncItera
     so start-up never waits for it (`/ready` answers 503 until it is there)."""
     parts = Parts(
         store=UserStore(
-            Target.from_dsn(settings.dsn),
+            settings.target(),
             timeout=settings.db_timeout,
             pool_size=settings.db_pool_size,
         ),

@@ -4,7 +4,8 @@ import math
 from typing import Self
 
 from limits import parse, parse_many
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+from svckit.dsn import Target
 from svckit.settings import ServiceSettings
 
 
@@ -17,6 +18,11 @@ class AuthSettings(ServiceSettings):
         " sslmode=disable timezone=UTC connect_timeout=5` works as it is: unknown keywords such"
         " as `timezone` become session settings, as Go's pgx made them. The database is created"
         " if missing",
+    )
+    db_password: SecretStr | None = Field(
+        None,
+        description="the database password, replacing the DSN's own (e.g. `DB_PASSWORD_FILE="
+        "/run/secrets/postgres_password`, so the DSN itself holds no secret)",
     )
     db_timeout: float = Field(
         2.0,
@@ -111,6 +117,11 @@ class AuthSettings(ServiceSettings):
                 " within its window, so that one address alone never slows an account"
             )
         return self
+
+    def target(self) -> Target:
+        """Where the users are: the DSN, with `DB_PASSWORD` when it is set."""
+        password = self.db_password.get_secret_value() if self.db_password else None
+        return Target.from_dsn(self.dsn, password)
 
     @field_validator("bcrypt_cost")
     @classmethod

@@ -28,7 +28,9 @@ def build_app(settings: LoggerSettings) -> FastAPI:
                 settings.mongo_database,
                 timeout=settings.mongo_timeout,
                 username=settings.mongo_username,
-                password=settings.mongo_password,
+                password=(
+                    settings.mongo_password.get_secret_value() if settings.mongo_password else None
+                ),
                 batch_max=settings.write_batch_max,
                 writes_in_flight=settings.writes_in_flight,
                 journal=settings.mongo_journal,

@@ -1,6 +1,6 @@
 """The logger's settings, read once from the environment (names as in the contract)."""
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from svckit.contract import LIMITS
 from svckit.settings import ServiceSettings
 
@@ -25,8 +25,10 @@ class LoggerSettings(ServiceSettings):
     mongo_username: str | None = Field(
         None, description="user to authenticate as (the original used `admin`)"
     )
-    mongo_password: str | None = Field(
-        None, description="its password (the original used `password`)"
+    mongo_password: SecretStr | None = Field(
+        None,
+        description="its password (the original used `password`); `MONGO_PASSWORD_FILE` reads"
+        " it from a file (a Docker or Kubernetes secret)",
     )
     mongo_database: str = Field("logs", description="database holding the collection `logs`")
     mongo_timeout: float = Field(
@@ -114,10 +116,15 @@ class LoggerSettings(ServiceSettings):
         " connection is closed",
     )
 
-    @field_validator("mongo_username", "mongo_password", mode="after")
+    @field_validator("mongo_username", mode="after")
     @classmethod
-    def _empty_is_unset(cls, value: str | None) -> str | None:
+    def _empty_user_is_unset(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("mongo_password", mode="after")
+    @classmethod
+    def _empty_password_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value and value.get_secret_value() else None
 
     @model_validator(mode="after")
     def _one_entry_fits(self) -> "LoggerSettings":

@@ -28,7 +28,11 @@ class MailSettings(ServiceSettings):
         " original silently fell back to STARTTLS)",
     )
     mail_username: str = Field("", description="SMTP AUTH user; empty: no AUTH")
-    mail_password: SecretStr = Field(SecretStr(""), description="SMTP AUTH password")
+    mail_password: SecretStr = Field(
+        SecretStr(""),
+        description="SMTP AUTH password; `MAIL_PASSWORD_FILE` reads it from a file (a Docker or"
+        " Kubernetes secret)",
+    )
     from_name: str = Field("John Smith", description="display name in the From header")
     from_address: Email = Field(
         "john.smith@example.com", description="the sender when a request's `from` is empty"

@@ -1,7 +1,8 @@
 #!/opt/secantus/bin/python
 """SecantusDB set up as the official mongo image sets up MongoDB: on an empty data directory,
 a root user MONGO_INITDB_ROOT_USERNAME/PASSWORD is created (by a server on loopback only),
-then the server runs with authentication on every address."""
+then the server runs with authentication on every address. Either may come from a file
+(`..._FILE`, a Docker secret), as the official image allows."""
 
 import os
 import subprocess
@@ -43,9 +44,14 @@ def create_root_user(user: str, password: str) -> None:
         server.wait(30)
 
 
+def setting(name: str) -> str:
+    path = os.environ.get(name + "_FILE")
+    return Path(path).read_text().rstrip("\r\n") if path else os.environ.get(name, "")
+
+
 def main() -> None:
-    user = os.environ.get("MONGO_INITDB_ROOT_USERNAME", "")
-    password = os.environ.get("MONGO_INITDB_ROOT_PASSWORD", "")
+    user = setting("MONGO_INITDB_ROOT_USERNAME")
+    password = setting("MONGO_INITDB_ROOT_PASSWORD")
     if user and not MARKER.exists():
         create_root_user(user, password)
         MARKER.write_text("root user created\n")

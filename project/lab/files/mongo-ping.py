@@ -4,11 +4,19 @@
 import os
 import sys
 import urllib.parse
+from pathlib import Path
 
 import pymongo
 
-user = os.environ.get("MONGO_INITDB_ROOT_USERNAME", "")
-password = os.environ.get("MONGO_INITDB_ROOT_PASSWORD", "")
+
+def setting(name: str) -> str:
+    # As the entrypoint reads them: `..._FILE` (a Docker secret) first.
+    path = os.environ.get(name + "_FILE")
+    return Path(path).read_text().rstrip("\r\n") if path else os.environ.get(name, "")
+
+
+user = setting("MONGO_INITDB_ROOT_USERNAME")
+password = setting("MONGO_INITDB_ROOT_PASSWORD")
 credentials = (
     f"{urllib.parse.quote_plus(user)}:{urllib.parse.quote_plus(password)}@" if user else ""
 )

@@ -1,9 +1,13 @@
 #!/bin/sh
 # Debian's PostgreSQL set up as the official image does it: on an empty data directory, a
 # cluster whose superuser is POSTGRES_USER with POSTGRES_PASSWORD and a database POSTGRES_DB;
-# then the server on every address, password-checked from the network.
+# then the server on every address, password-checked from the network. The password may come
+# from a file (POSTGRES_PASSWORD_FILE, a Docker secret), as the official image allows.
 set -eu
-: "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set}"
+if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+  POSTGRES_PASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"
+fi
+: "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE must be set}"
 user="${POSTGRES_USER:-postgres}"
 db="${POSTGRES_DB:-$user}"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then

@@ -9,7 +9,7 @@ arguments asyncpg connects with (`Target`).
 import getpass
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 URI_SCHEMES = ("postgresql://", "postgres://")
@@ -125,13 +125,17 @@ class Target:
     session setting, as the Go driver made it); `connect_timeout` is ours to apply, and the
     database is passed on its own."""
 
-    uri: str
+    # It may carry the password: never in a repr, so never in a log line or a traceback.
+    uri: str = field(repr=False)
     database: str
     connect_timeout: float | None
 
     @classmethod
-    def from_dsn(cls, value: str) -> "Target":
+    def from_dsn(cls, value: str, password: str | None = None) -> "Target":
+        """`password`, when given, replaces the DSN's own (a secret kept apart from it)."""
         keywords = parse(value)
+        if password is not None:
+            keywords["password"] = password
         if "hostaddr" in keywords:
             keywords.setdefault("host", keywords.pop("hostaddr"))
         timeout = keywords.pop("connect_timeout", None)

@@ -1,24 +1,81 @@
-"""The settings base: every service reads its environment once, validated at start-up."""
+"""The settings base: every service reads its environment once, validated at start-up.
+
+Any setting `x` may come from a file instead: `X_FILE=/run/secrets/x` (the official images'
+convention, how Docker and Kubernetes hand over secrets) wins over `X`. Its content is the
+value, a trailing newline dropped; it is never logged nor echoed in an error.
+"""
 
 import ipaddress
-from typing import Literal
+import os
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 # Loopback and the private ranges: where a Prometheus of a demo, compose or a cluster scrapes
 # from, and no caller on the internet does.
 PRIVATE_NETWORKS = "127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+FILE_SUFFIX = "_FILE"
+
+
+def read_value_file(variable: str, path: str) -> str:
+    """The content of the file `variable` names, less its trailing newline (what `echo` and
+    editors add); an unreadable file is an error naming the variable and the path only."""
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise SettingsError(f"{variable}={path}: cannot read it ({reason})") from None
+
+
+class ValueFiles(PydanticBaseSettingsSource):
+    """Each field `x` whose `X_FILE` is set, from that file."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        variable = field_name.upper() + FILE_SUFFIX
+        path = next((v for k, v in os.environ.items() if k.upper() == variable), "")
+        return (read_value_file(variable, path) if path else None), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {
+            name: self.get_field_value(field, name)[0]
+            for name, field in self.settings_cls.model_fields.items()
+        }
+        return {name: value for name, value in found.items() if value is not None}
 
 
 class ServiceSettings(BaseSettings):
     """Common settings; each service subclasses this and sets its own `port` default.
 
-    Environment variable names are the field names in upper case (`PORT`, `LOG_LEVEL`, ...).
+    Environment variable names are the field names in upper case (`PORT`, `LOG_LEVEL`, ...),
+    each also readable from the file `<NAME>_FILE` names.
     The HTTP door's limits are explained in svckit's README.
     """
 
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+    # A refused value is named, never shown: it may have come from a secret's file.
+    model_config = SettingsConfigDict(
+        extra="ignore", case_sensitive=False, hide_input_in_errors=True
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # `X_FILE` before `X`: a secret's file wins over a value left in the environment.
+        files = ValueFiles(settings_cls)
+        return init_settings, files, env_settings, dotenv_settings, file_secret_settings
 
     host: str = Field("0.0.0.0", description="the interface the HTTP door listens on")
     port: int = Field(8080, description="the HTTP port")

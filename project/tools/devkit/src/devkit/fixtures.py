@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 from svckit import dsn
 
+from devkit.docker import docker_engine  # noqa: F401  (a fixture of this plugin)
 from devkit.golang import go_build
 from devkit.mail import Catcher
 from devkit.mongo import SecantusProcess
