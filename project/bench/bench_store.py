@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import benchkit
+import report
 from devkit.mongo import SecantusProcess
 from devkit.procfs import cpu_seconds
 from logger_service.store import COLLECTION, INDEXES
@@ -140,22 +141,5 @@ async def main(quick: bool) -> list[benchkit.Result]:
     return results
 
 
-def store_table(results: list[benchkit.Result]) -> str:
-    """Index set by index set: CPU per insert, over none, and `/logs`'s reads and plans."""
-    lines = [
-        "| indexes | CPU ms per insert | over none | /logs ms | /logs?name= ms | /logs plan "
-        "| /logs?name= plan |",
-        "|---|---:|---:|---:|---:|---|---|",
-    ]
-    for r in results:
-        e = r.extra
-        label = r.name.rsplit("indexes ", 1)[1]
-        lines.append(
-            f"| {label} | {r.value:.3f} | {e['added_ms']:+.3f} | {e['read_all_ms']:.1f} | "
-            f"{e['read_by_name_ms']:.1f} | {e['plan_all']} | {e['plan_by_name']} |"
-        )
-    return "\n".join(lines)
-
-
 if __name__ == "__main__":
-    print(store_table(asyncio.run(main(benchkit.QUICK))))
+    print(report.store_table(asyncio.run(main(benchkit.QUICK))))
