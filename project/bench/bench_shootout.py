@@ -34,6 +34,7 @@ import aio_pika
 import aiohttp
 import benchkit
 from bench_auth import PG_SERVER, drop_database
+from bench_mail import catcher_process
 from devkit.mongo import secantus_argv
 from devkit.net import answers, free_port
 from devkit.process import ServiceProcess
@@ -243,14 +244,7 @@ def auth_database(run: str) -> str:
 def auth_and_mail(run: str, logger_url: str, log_dir: Path) -> list[ServiceProcess]:
     """The mail catcher, the mail service sending to it, and auth on a database of this run's
     (created by the service itself, with its seed user)."""
-    smtp_port, catcher_http = free_port(), free_port()
-    catcher = ServiceProcess(
-        "mailcatcher",
-        {"CATCHER_SMTP_PORT": str(smtp_port), "CATCHER_HTTP_PORT": str(catcher_http)},
-        port=catcher_http,
-        ready_path="/api/v2/messages",
-        log_dir=log_dir,
-    )
+    catcher, smtp_port = catcher_process(log_dir)
     mail = ServiceProcess(
         "mail_service",
         {"MAIL_HOST": "127.0.0.1", "MAIL_PORT": str(smtp_port), "LOG_FORMAT": "json"},
