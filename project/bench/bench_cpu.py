@@ -45,7 +45,7 @@ SHOWN = {"mongo": "SecantusDB"}
 @dataclass(frozen=True)
 class Route:
     """One path of the broker: its URL path, a request body, whether it stores a log entry,
-    and the least time to load it (a login is a bcrypt check of about 0.25 s of CPU)."""
+    and the least time to load it (a login is a bcrypt check of about 0.25 s)."""
 
     path: str
     payload: str
@@ -62,7 +62,7 @@ def paths(run: str) -> dict[str, Route]:
     handle = {"auth": {"action": "auth", "auth": ADMIN}, "mail": {"action": "mail", "mail": MAIL}}
     found = {
         "POST /": Route("/", "{}", False),
-        "/handle auth": Route("/handle", json.dumps(handle["auth"]), False, min_seconds=4),
+        "/handle auth": Route("/handle", json.dumps(handle["auth"]), False, min_seconds=2),
         "/handle log": Route("/handle", body(log("/handle log")), True),
         "/handle mail": Route("/handle", json.dumps(handle["mail"]), False),
     }
@@ -81,7 +81,7 @@ class Plan:
 
     @classmethod
     def of(cls, quick: bool) -> "Plan":
-        return cls(1, 20.0, 20.0) if quick else cls(8, 120.0, 60.0)
+        return cls(1, 20.0, 10.0) if quick else cls(8, 120.0, 60.0)
 
 
 async def quiet(pids: dict[str, int], limit: float) -> None:
