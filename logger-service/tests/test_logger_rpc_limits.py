@@ -213,16 +213,16 @@ async def test_a_client_s_long_type_name_is_clipped_in_the_log(
     peer = await connect()
     long_name = "N" * 500_000
     out, body = bytearray(), bytearray()
-    gob._put_int(body, -65)
+    gob.put_int(body, -65)
     tree = {
         "StructT": {
             "CommonType": {"Name": long_name, "Id": 65},
             "Field": [{"Name": "ServiceMethod", "Id": gob.INT}],
         }
     }
-    gob._put_struct(body, gob._WIRE, tree, gob._BOOTSTRAP)
-    gob._message(out, body)
-    gob._message(out, bytearray(b"\xff\x82\x01\x02\x00"))
+    gob.put_struct(body, gob.WIRE, tree, gob.BOOTSTRAP)
+    gob.message(out, body)
+    gob.message(out, bytearray(b"\xff\x82\x01\x02\x00"))
     await peer.send(bytes(out))
     assert await ends(peer, 5)
     log = log_of(strict, since)

@@ -4,7 +4,7 @@ One SecantusDB (a process of its own, so the load generator does not share its i
 and two logger processes on it: one as shipped (group commit: writes that arrive while one is
 in flight share the next `insert_many`), one with `WRITE_BATCH_MAX=1` (every write its own
 command, as before group commit). The floor: raw `insert_one` of the logger's documents into
-the logger's own collection (the same three indexes), 32 in flight. Then the same writes
+the logger's own collection (the same indexes), 32 in flight. Then the same writes
 through each door of the shipped logger at 32 in flight: HTTP `POST /log` (aiohttp), RPC
 `RPCServer.LogInfo` in each of Go's two net/rpc codecs on the same port, gob and jsonrpc (one
 connection each, calls pipelined as Go's rpc.Client does, through the broker's pool), and

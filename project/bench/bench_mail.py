@@ -101,18 +101,24 @@ def figure(
     )
 
 
-async def main(quick: bool) -> list[benchkit.Result]:
-    seconds, rounds = (0.8, 1) if quick else (5.0, 3)
-    scratch = Path(tempfile.mkdtemp(prefix="bench-mail-"))
+def catcher_process(log_dir: Path) -> tuple[ServiceProcess, int]:
+    """The mail catcher (not started) and its SMTP port, on free ports."""
     smtp_port, catcher_http = free_port(), free_port()
     catcher = ServiceProcess(
         "mailcatcher",
         {"CATCHER_SMTP_PORT": str(smtp_port), "CATCHER_HTTP_PORT": str(catcher_http)},
         port=catcher_http,
         ready_path="/api/v2/messages",
-        log_dir=scratch,
+        log_dir=log_dir,
         name="mailcatcher",
     )
+    return catcher, smtp_port
+
+
+async def main(quick: bool) -> list[benchkit.Result]:
+    seconds, rounds = (0.8, 1) if quick else (5.0, 3)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-mail-"))
+    catcher, smtp_port = catcher_process(scratch)
     env = {"MAIL_HOST": "127.0.0.1", "MAIL_PORT": str(smtp_port), "LOG_LEVEL": "WARNING"}
     services = {
         SERVICE: ServiceProcess("mail_service", env, log_dir=scratch, name="mail-service"),

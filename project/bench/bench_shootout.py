@@ -33,6 +33,8 @@ from typing import Any
 import aio_pika
 import aiohttp
 import benchkit
+from bench_auth import PG_SERVER, drop_database
+from bench_mail import catcher_process
 from devkit.mongo import secantus_argv
 from devkit.net import answers, free_port
 from devkit.process import ServiceProcess
@@ -122,9 +124,24 @@ def split_cores() -> tuple[set[int], set[int]]:
     return set(cores[:-1]), {cores[-1]}
 
 
+# Each service process under its short name (the pids and the reports use these).
+SHORT_NAMES = {
+    "logger_service": "logger",
+    "listener_service": "listener",
+    "broker_service": "broker",
+    "authentication_service": "auth",
+    "mail_service": "mail",
+    "mailcatcher": "catcher",
+}
+
+
 @contextlib.asynccontextmanager
-async def running_system(system_cores: set[int], with_listener: bool) -> AsyncIterator[System]:
-    """SecantusDB, logger, listener and broker on free ports, pinned to the system's cores."""
+async def running_system(
+    system_cores: set[int], with_listener: bool, with_auth_mail: bool = False
+) -> AsyncIterator[System]:
+    """SecantusDB, logger, listener and broker on free ports, pinned to the system's cores;
+    `with_auth_mail`: auth (on a database of its own, dropped after), mail and a mail catcher
+    too, so that every path of the broker answers."""
     run = uuid.uuid4().hex[:8]
     tmp = Path(tempfile.mkdtemp(prefix=f"shootout-{run}-"))
     exchange, queue = f"bench_{run}.logs_topic", f"bench_{run}.logs.listener"
@@ -170,11 +187,13 @@ async def running_system(system_cores: set[int], with_listener: bool) -> AsyncIt
             ready_path="/ready",
         )
         nowhere = f"http://127.0.0.1:{free_port()}"
+        auth_mail = auth_and_mail(run, logger.url, tmp) if with_auth_mail else []
+        urls = {SHORT_NAMES[svc.module]: svc.url for svc in auth_mail}
         broker = ServiceProcess(
             "broker_service",
             {
-                "AUTH_URL": nowhere,
-                "MAIL_URL": nowhere,
+                "AUTH_URL": urls.get("auth", nowhere),
+                "MAIL_URL": urls.get("mail", nowhere),
                 "LOGGER_URL": logger.url,
                 "LOGGER_RPC_ADDR": f"127.0.0.1:{rpc_port}",
                 "LOGGER_GRPC_ADDR": f"127.0.0.1:{grpc_port}",
@@ -187,7 +206,7 @@ async def running_system(system_cores: set[int], with_listener: bool) -> AsyncIt
             ready_path="/ping",
         )
         # Started together, as the launcher does: each waits for its dependencies by itself.
-        for svc in (logger, listener, broker) if with_listener else (logger, broker):
+        for svc in (logger, *([listener] if with_listener else []), *auth_mail, broker):
             services.append(svc.start(wait=False))
         await asyncio.gather(
             asyncio.to_thread(
@@ -198,7 +217,7 @@ async def running_system(system_cores: set[int], with_listener: bool) -> AsyncIt
         pids = {"mongo": mongo.pid}
         for svc in services:
             assert svc.proc is not None
-            pids[svc.module.removesuffix("_service")] = svc.proc.pid
+            pids[SHORT_NAMES[svc.module]] = svc.proc.pid
         if (beam := rabbitmq_pid()) is not None:
             pids["rabbitmq"] = beam
         benchkit.progress(f"shoot-out: system up (on cores {sorted(system_cores)})")
@@ -212,7 +231,35 @@ async def running_system(system_cores: set[int], with_listener: bool) -> AsyncIt
             mongo.kill()
             await mongo.wait()
         await delete_rabbit_names([queue, dead_queue], [exchange, dead_exchange])
+        if with_auth_mail:
+            with contextlib.suppress(Exception):
+                await drop_database(auth_database(run))
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def auth_database(run: str) -> str:
+    return f"users_bench_{run}"
+
+
+def auth_and_mail(run: str, logger_url: str, log_dir: Path) -> list[ServiceProcess]:
+    """The mail catcher, the mail service sending to it, and auth on a database of this run's
+    (created by the service itself, with its seed user)."""
+    catcher, smtp_port = catcher_process(log_dir)
+    mail = ServiceProcess(
+        "mail_service",
+        {"MAIL_HOST": "127.0.0.1", "MAIL_PORT": str(smtp_port), "LOG_FORMAT": "json"},
+        log_dir=log_dir,
+    )
+    auth = ServiceProcess(
+        "authentication_service",
+        {
+            "DSN": f"{PG_SERVER.rsplit('/', 1)[0]}/{auth_database(run)}",
+            "LOGGER_URL": logger_url,
+            "LOG_FORMAT": "json",
+        },
+        log_dir=log_dir,
+    )
+    return [catcher, mail, auth]
 
 
 def stop_quietly(svc: ServiceProcess) -> None:
@@ -237,18 +284,18 @@ def body(name: str) -> str:
     return json.dumps({"action": "log", "log": {"name": name, "data": DATA}})
 
 
-async def first_answer(http: aiohttp.ClientSession, url: str, name: str, limit: float) -> None:
-    """Wait until the door accepts (the broker's clients connect in the background)."""
+async def first_answer(http: aiohttp.ClientSession, url: str, payload: str, limit: float) -> None:
+    """Wait until the door accepts `payload` (the broker's clients connect in the background)."""
     deadline = time.monotonic() + limit
     last = ""
     while time.monotonic() < deadline:
         with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-            async with http.post(url, data=body(name)) as resp:
-                if resp.status == 202:
+            async with http.post(url, data=payload) as resp:
+                if resp.status < 300:
                     return
                 last = f"{resp.status} {await resp.text()}"
         await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not accept a log entry within {limit:g} s (last: {last})")
+    raise RuntimeError(f"{url} did not accept {payload[:80]} within {limit:g} s (last: {last})")
 
 
 WRK_SCRIPT = """
@@ -393,7 +440,7 @@ async def main(quick: bool) -> list[benchkit.Result]:
             for label in CHOSEN:
                 path = DOORS[label]
                 url = system.broker.url + path
-                await first_answer(http, url, f"probe-{run}", 30)
+                await first_answer(http, url, body(f"probe-{run}"), 30)
                 if plan.warmup and WRK:
                     await wrk_load(url, body(f"warmup-{run}"), 8, plan.warmup, generator_cores)
                 for level in plan.levels:

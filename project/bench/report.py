@@ -41,6 +41,7 @@ KEY_LIBRARIES = (
 )
 
 THROUGHPUT_PNG = "shootout_throughput.png"
+CPU_TABLE = "CPU per request per process (ms)"
 P99_PNG = "shootout_p99.png"
 
 
@@ -137,6 +138,74 @@ def shootout_table(results: Iterable[benchkit.Result]) -> str:
     return "\n".join(lines)
 
 
+def _is_cpu(r: benchkit.Result) -> bool:
+    """A figure of bench_cpu's table: a path's rate, or a process's CPU per request on it."""
+    metric = r.extra.get("metric")
+    return (
+        "path" in r.extra and "door" not in r.extra and metric in ("throughput", "cpu_per_request")
+    )
+
+
+def cpu_table(results: list[benchkit.Result]) -> str:
+    """Path by path and level by level: req/s, then CPU ms per request of each process."""
+    rows: dict[tuple[str, int], dict[str, benchkit.Result]] = {}
+    processes: list[str] = []
+    for r in filter(_is_cpu, results):
+        key = r.extra.get("process", "req/s")
+        rows.setdefault((r.extra["path"], r.extra["concurrency"]), {})[key] = r
+        if key not in ("req/s", "all") and key not in processes:
+            processes.append(key)
+    head = ["path", "in flight", "req/s", "errors", "all", *processes]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for (path, level), figures in rows.items():
+        rate = figures.get("req/s")
+        cells = [path, str(level), _fmt(rate.value if rate else None, 0)]
+        cells.append(str(rate.extra.get("errors", "")) if rate else "")
+        for key in head[4:]:
+            figure = figures.get(key)
+            cells.append(_fmt(figure.value if figure else None, 3))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def headline(results: list[benchkit.Result]) -> str | None:
+    """One line: CPU per `/handle` log at 32 in flight, all of it and the broker's and logger's."""
+    found = {
+        r.extra.get("process", "req/s"): r.value
+        for r in filter(_is_cpu, results)
+        if r.extra["path"] == "/handle log" and r.extra["concurrency"] == 32
+    }
+    if not {"req/s", "all", "broker", "logger"} <= found.keys():
+        return None
+    return (
+        f"`/handle` log at 32 in flight: {found['req/s']:,.0f} req/s, {found['all']:.2f} ms of "
+        f"CPU per request in all (broker {found['broker']:.2f}, logger {found['logger']:.2f}, "
+        f"SecantusDB {found.get('SecantusDB', float('nan')):.2f})"
+    )
+
+
+def _is_store(r: benchkit.Result) -> bool:
+    """A figure of bench_store's: an index set's insert cost and `/logs`'s plans on it."""
+    return "plan_all" in r.extra
+
+
+def store_table(results: list[benchkit.Result]) -> str:
+    """Index set by index set: CPU per insert, over none, and `/logs`'s reads and plans."""
+    lines = [
+        "| indexes | CPU ms per insert | over none | /logs ms | /logs?name= ms | /logs plan "
+        "| /logs?name= plan |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    for r in filter(_is_store, results):
+        e = r.extra
+        label = r.name.rsplit("indexes ", 1)[1]
+        lines.append(
+            f"| {label} | {r.value:.3f} | {e['added_ms']:+.3f} | {e['read_all_ms']:.1f} | "
+            f"{e['read_by_name_ms']:.1f} | {e['plan_all']} | {e['plan_by_name']} |"
+        )
+    return "\n".join(lines)
+
+
 def plot_shootout(results: list[benchkit.Result], out: Path) -> list[Path]:
     """Throughput and p99 against the number in flight, one line per door."""
     import matplotlib
@@ -197,6 +266,9 @@ def markdown(run: dict[str, Any], plots: list[Path]) -> str:
         "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         "",
     ]
+    everything = [to_result(d) for b in run["benches"] for d in b["results"]]
+    if (line := headline(everything)) is not None:
+        lines += [f"**Headline:** {line}", ""]
     failed = [b for b in run["benches"] if b["status"] != "ok"]
     if failed:
         lines += ["## Benches that failed", ""]
@@ -215,9 +287,15 @@ def markdown(run: dict[str, Any], plots: list[Path]) -> str:
             continue
         lines += [f"## {b['name']}", ""]
         shoot = [r for r in results if _is_shootout(r)]
-        rest = [r for r in results if not _is_shootout(r)]
+        cpu = [r for r in results if _is_cpu(r)]
+        store = [r for r in results if _is_store(r)]
+        rest = [r for r in results if not (_is_shootout(r) or _is_cpu(r) or _is_store(r))]
         if shoot:
             lines += [shootout_table(shoot), ""]
+        if cpu:
+            lines += [f"### {CPU_TABLE}", "", cpu_table(cpu), ""]
+        if store:
+            lines += [store_table(store), ""]
         if rest:
             lines += [benchkit.table(rest), ""]
     if plots:

@@ -106,22 +106,22 @@ def gob_bomb(ints: int = 41_000, definitions: int = 1_000) -> bytes:
     out = bytearray()
     slice_id, struct_id = 65, 66
     body = bytearray()
-    gob._put_int(body, -slice_id)
+    gob.put_int(body, -slice_id)
     wire = {"SliceT": {"CommonType": {"Name": "[]int", "Id": slice_id}, "Elem": gob.INT}}
-    gob._put_struct(body, gob._WIRE, wire, gob._BOOTSTRAP)
-    gob._message(out, body)
+    gob.put_struct(body, gob.WIRE, wire, gob.BOOTSTRAP)
+    gob.message(out, body)
     holder = gob.GoStruct(struct_id, "T", (("A", slice_id), ("B", gob.INTERFACE)), "main.T")
     out += definition(holder)
     body = bytearray()
-    gob._put_int(body, struct_id)
-    gob._put_uint(body, 1)  # field A
-    gob._put_uint(body, ints)
+    gob.put_int(body, struct_id)
+    gob.put_uint(body, 1)  # field A
+    gob.put_uint(body, ints)
     body += b"\x00" * ints
-    gob._put_uint(body, 1)  # field B: the concrete type's name; its definitions follow
+    gob.put_uint(body, 1)  # field B: the concrete type's name; its definitions follow
     name = b"main.Next"
-    gob._put_uint(body, len(name))
+    gob.put_uint(body, len(name))
     body += name
-    gob._message(out, body)
+    gob.message(out, body)
     for n in range(definitions):
         one = gob.GoStruct(struct_id + 1 + n, f"D{n}", (("F", gob.INT),), f"main.D{n}")
         out += definition(one)

@@ -111,3 +111,53 @@ def test_report_md_has_the_tables_and_the_plots_are_pngs(quick_run: tuple[Path, 
     for png in ("shootout_throughput.png", "shootout_p99.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"]({png})" in text
+
+
+CPU_PATHS = (
+    "POST /",
+    "/handle auth",
+    "/handle log",
+    "/handle mail",
+    "/log-grpc",
+    "/log-http",
+    "/log-rpc",
+    "/log-rabbit",
+)
+CPU_PROCESSES = ("broker", "logger", "auth", "mail", "listener", "SecantusDB", "catcher")
+
+
+def test_cpu_per_request_is_measured_for_every_process_on_every_path(
+    quick_run: tuple[Path, str],
+) -> None:
+    run = load(quick_run[0])
+    cpu = next(b for b in run["benches"] if b["name"] == "bench_cpu")
+    # A figure is null only where nothing was accepted (a login queue full at 32 in flight).
+    measured = {
+        (r["extra"]["path"], r["extra"]["concurrency"], r["extra"]["process"])
+        for r in cpu["results"]
+        if r["extra"].get("metric") == "cpu_per_request"
+    }
+    for path in CPU_PATHS:
+        for level in (1, 32):
+            for process in (*CPU_PROCESSES, "all"):
+                assert (path, level, process) in measured, (path, level, process)
+    # The path's own process did work for it: the broker on every path, mail on a mail.
+    by = {
+        (r["extra"]["path"], r["extra"]["process"]): r["value"]
+        for r in cpu["results"]
+        if r["extra"].get("metric") == "cpu_per_request" and r["extra"]["concurrency"] == 32
+    }
+    assert by["POST /", "broker"] > 0
+    assert by["/handle mail", "mail"] > 0
+    assert by["/log-rabbit", "listener"] > 0
+
+
+def test_report_md_has_the_cpu_table_and_a_headline(quick_run: tuple[Path, str]) -> None:
+    text = (quick_run[0] / "report.md").read_text()
+    assert "### CPU per request per process (ms)" in text
+    assert "| path | in flight | req/s | errors | all |" in text
+    for path in CPU_PATHS:
+        assert f"| {path} | 32 |" in text, path
+    headline = [line for line in text.splitlines() if line.startswith("**Headline:**")]
+    assert len(headline) == 1, headline
+    assert "`/handle` log at 32 in flight" in headline[0]

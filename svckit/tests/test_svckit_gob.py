@@ -214,16 +214,16 @@ def slice_of_ints_value(count: int, element: bytes, given: int | None = None) ->
         ),
     ):
         body = bytearray()
-        gob._put_int(body, -definition[0])
-        gob._put_struct(body, gob._WIRE, definition[1], gob._BOOTSTRAP)
-        gob._message(out, body)
+        gob.put_int(body, -definition[0])
+        gob.put_struct(body, gob.WIRE, definition[1], gob.BOOTSTRAP)
+        gob.message(out, body)
     body = bytearray()
-    gob._put_int(body, 65)
+    gob.put_int(body, 65)
     body.append(1)
-    gob._put_uint(body, count)
+    gob.put_uint(body, count)
     body += element * (count if given is None else given)
     body.append(0)
-    gob._message(out, body)
+    gob.message(out, body)
     return bytes(out)
 
 
@@ -247,16 +247,16 @@ def test_values_nested_too_deep_are_refused_not_recursed_into() -> None:
     def nested(depth: int) -> bytes:
         out = bytearray()
         body = bytearray()
-        gob._put_int(body, -65)
+        gob.put_int(body, -65)
         tree = {
             "StructT": {
                 "CommonType": {"Name": "List", "Id": 65},
                 "Field": [{"Name": "Next", "Id": 65}],
             }
         }
-        gob._put_struct(body, gob._WIRE, tree, gob._BOOTSTRAP)
-        gob._message(out, body)
-        gob._message(out, bytearray(b"\xff\x82" + b"\x01" * depth + b"\x00" * (depth + 1)))
+        gob.put_struct(body, gob.WIRE, tree, gob.BOOTSTRAP)
+        gob.message(out, body)
+        gob.message(out, bytearray(b"\xff\x82" + b"\x01" * depth + b"\x00" * (depth + 1)))
         return bytes(out)
 
     _, (shallow,) = decode(nested(50))
@@ -267,9 +267,9 @@ def test_values_nested_too_deep_are_refused_not_recursed_into() -> None:
 
 def definition(type_id: int, tree: dict[str, object]) -> bytes:
     out, body = bytearray(), bytearray()
-    gob._put_int(body, -type_id)
-    gob._put_struct(body, gob._WIRE, tree, gob._BOOTSTRAP)
-    gob._message(out, body)
+    gob.put_int(body, -type_id)
+    gob.put_struct(body, gob.WIRE, tree, gob.BOOTSTRAP)
+    gob.message(out, body)
     return bytes(out)
 
 
@@ -286,18 +286,18 @@ def interface_split_value(count: int, late_types: int) -> bytes:
     out = bytearray(definition(66, {"SliceT": {"CommonType": {"Name": "[]int"}, "Elem": gob.INT}}))
     out += struct_definition(65, "T", [("Junk", 66), ("Any", gob.INTERFACE)])
     body = bytearray()
-    gob._put_int(body, 65)
+    gob.put_int(body, 65)
     body.append(1)
-    gob._put_uint(body, count)
+    gob.put_uint(body, count)
     body += b"\x02" * count
     body += b"\x01\x01x"  # field Any: an interface holding a type named "x"
-    gob._message(out, body)
+    gob.message(out, body)
     for n in range(late_types):
         out += struct_definition(67 + n, "D", [("F", gob.INT)])
     rest = bytearray()
-    gob._put_int(rest, 67)
+    gob.put_int(rest, 67)
     rest += b"\x03\x01\x0a\x00\x00"  # the concrete value's length, D{F: 5}; T's end
-    gob._message(out, rest)
+    gob.message(out, rest)
     return bytes(out)
 
 
@@ -355,13 +355,13 @@ def gob_messages(draw: st.DrawFn) -> bytes:
     out = bytearray(SOME_TYPES)
     for _ in range(draw(st.integers(1, 12))):
         body = bytearray()
-        gob._put_int(body, draw(st.sampled_from([65, 66, 67, gob.STRING, gob.INT, -70, -65])))
+        gob.put_int(body, draw(st.sampled_from([65, 66, 67, gob.STRING, gob.INT, -70, -65])))
         body += draw(st.binary(max_size=64))
         if draw(st.booleans()):
             body += draw(st.sampled_from([b"\x01", b"\x02", b"\x00", b"\xff\xff"])) * draw(
                 st.integers(1, 2_000)
             )
-        gob._message(out, body)
+        gob.message(out, body)
     return bytes(out)
 
 

@@ -34,6 +34,8 @@ from logger_service.metrics import STORE_BATCH, STORE_WRITE
 log = logging.getLogger(__name__)
 
 COLLECTION = "logs"
+# Only what idempotency and `GET /logs` use: each index costs every insert (bench_store; the
+# figures and the choice: README "Indexes", docs/decisions.md).
 INDEXES = [
     # Makes `event_id` writes idempotent; entries without one are not indexed at all.
     IndexModel(
@@ -42,9 +44,15 @@ INDEXES = [
         unique=True,
         partialFilterExpression={"event_id": {"$exists": True}},
     ),
+    # `/logs?name=`: the entries of one name, not a scan of them all.
     IndexModel([("name", ASCENDING), ("created_at", DESCENDING)], name="name_created_at"),
-    IndexModel([("created_at", DESCENDING)], name="created_at"),
 ]
+# Indexes earlier versions made that no query uses (`/logs` sorts on `_id` too, so a
+# `created_at` index alone never gives its order): dropped where found, since each insert
+# pays for them.
+RETIRED_INDEXES = ("created_at",)
+# MongoDB's code for dropping an index that is not there.
+INDEX_NOT_FOUND = 27
 
 
 # What every door tells its caller, followed by the kind of failure; the driver's own text
@@ -180,6 +188,12 @@ class LogStore:
     async def _create_indexes(self) -> None:
         try:
             await self._logs.create_indexes(INDEXES)
+            for name in RETIRED_INDEXES:
+                try:
+                    await self._logs.drop_index(name)
+                except OperationFailure as exc:
+                    if exc.code != INDEX_NOT_FOUND:
+                        raise
         except PyMongoError as exc:
             raise _unavailable(exc, self.timeout) from exc
         self._indexed = True

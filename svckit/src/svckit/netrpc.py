@@ -170,10 +170,12 @@ class _GobStream:
         return self._header is not None or self._decoder.pending
 
     def _pairs(self, data: bytes) -> Iterator[tuple[dict[str, Any], gob.Item]]:
-        # The bytes are taken now; the values come as the caller iterates.
-        return self._paired(self._decoder.feed(data))
+        # The bytes are taken now; each pair is decoded as the caller asks for it (a plain
+        # iterator over a method, not a generator: this runs for every call).
+        return iter(functools.partial(self._pair, self._decoder.feed(data)), None)
 
-    def _paired(self, items: Iterator[gob.Item]) -> Iterator[tuple[dict[str, Any], gob.Item]]:
+    def _pair(self, items: Iterator[gob.Item]) -> tuple[dict[str, Any], gob.Item] | None:
+        """The next header and the value after it; None when `items` ends first."""
         try:
             for item in items:
                 if self._header is None:
@@ -184,9 +186,10 @@ class _GobStream:
                         raise StreamError(f"{self._header_error}: {exc}") from None
                     continue
                 header, self._header = self._header, None
-                yield header, item
+                return header, item
         except gob.FrameError as exc:
             raise StreamError(str(exc)) from None
+        return None
 
 
 class GobServerCodec(_GobStream):
@@ -196,10 +199,7 @@ class GobServerCodec(_GobStream):
         super().__init__(REQUEST, "rpc: server cannot decode request")
 
     def feed(self, data: bytes) -> Iterator[Call]:
-        return (
-            Call(h["ServiceMethod"], h["Seq"], body, _context_of(h, "Traceparent", "Tracestate"))
-            for h, body in self._pairs(data)
-        )
+        return itertools.starmap(_gob_call, self._pairs(data))
 
     def args(self, call: Call, target: GoArgs) -> dict[str, str]:
         try:
@@ -214,6 +214,11 @@ class GobServerCodec(_GobStream):
         else:
             body = self._encoder.encode_string(result or "")
         return self._encoder.encode_struct(RESPONSE, header) + body
+
+
+def _gob_call(header: dict[str, Any], body: gob.Item) -> Call:
+    context = _context_of(header, "Traceparent", "Tracestate")
+    return Call(header["ServiceMethod"], header["Seq"], body, context)
 
 
 class GobClientCodec(_GobStream):
@@ -240,19 +245,17 @@ class GobClientCodec(_GobStream):
         )
 
     def feed(self, data: bytes) -> Iterator[Reply]:
-        return self._replies(self._pairs(data))
+        return itertools.starmap(self._reply, self._pairs(data))
 
-    def _replies(self, pairs: Iterator[tuple[dict[str, Any], gob.Item]]) -> Iterator[Reply]:
-        for header, body in pairs:
-            seq = header["Seq"]
-            if header["Error"]:
-                yield Reply(seq, None, header["Error"])
-                continue
-            try:
-                yield Reply(seq, self._decoder.read_string(body), None)
-            except gob.GobError as exc:
-                # As Go's client: that call fails, the connection goes on.
-                yield Reply(seq, None, f"reading body {exc}")
+    def _reply(self, header: dict[str, Any], body: gob.Item) -> Reply:
+        seq = header["Seq"]
+        if header["Error"]:
+            return Reply(seq, None, header["Error"])
+        try:
+            return Reply(seq, self._decoder.read_string(body), None)
+        except gob.GobError as exc:
+            # As Go's client: that call fails, the connection goes on.
+            return Reply(seq, None, f"reading body {exc}")
 
 
 _MISSING: Any = object()
