@@ -66,7 +66,7 @@ def test_ours_roll_one_at_a_time_new_first_and_roll_back_by_themselves() -> None
         assert deploy["rollback_config"]["parallelism"] == 1, name
         assert deploy["restart_policy"]["condition"] == "any", name
         assert {"limits", "reservations"} <= set(deploy["resources"]), name
-        # Liveness, not readiness: a shared downstream's outage must not empty the proxy's upstreams.
+        # Liveness, not readiness: one shared downstream's outage must not empty the upstreams.
         assert "/ping" in " ".join(services()[name]["healthcheck"]["test"]), name
     assert services()["broker-service"]["deploy"]["replicas"] == "${BROKER_REPLICAS:-3}"
     assert services()["listener-service"]["deploy"]["replicas"] == "${LISTENER_REPLICAS:-2}"
