@@ -164,7 +164,23 @@ def client_span(
     name: str, attributes: Mapping[str, Any], carrier: dict[str, Any] | None = None
 ) -> Iterator[Span]:
     """A CLIENT span around a call no instrumentation covers; its context is injected into
-    `carrier` (a net/rpc request's header, say) for the server to continue."""
+    `carrier` (a net/rpc request's header, say) for the server to continue. In `Mode.IDS`
+    only its ids: the caller's trace and a new span id, as the SDK would make them unsampled."""
+    if _mode is Mode.IDS:
+        caller = trace.get_current_span().get_span_context()
+        span = NonRecordingSpan(
+            SpanContext(
+                caller.trace_id or _ids.generate_trace_id(),
+                _ids.generate_span_id(),
+                False,
+                None,
+                caller.trace_state,
+            )
+        )
+        if carrier is not None:
+            propagate.inject(carrier, context=trace.set_span_in_context(span))
+        yield span
+        return
     with TRACER.start_as_current_span(name, kind=SpanKind.CLIENT, attributes=attributes) as span:
         if carrier is not None:
             propagate.inject(carrier)
