@@ -168,7 +168,7 @@ def client_span(
     only its ids: the caller's trace and a new span id, as the SDK would make them unsampled."""
     if _mode is Mode.IDS:
         caller = trace.get_current_span().get_span_context()
-        span = NonRecordingSpan(
+        ids: Span = NonRecordingSpan(
             SpanContext(
                 caller.trace_id or _ids.generate_trace_id(),
                 _ids.generate_span_id(),
@@ -178,8 +178,8 @@ def client_span(
             )
         )
         if carrier is not None:
-            propagate.inject(carrier, context=trace.set_span_in_context(span))
-        yield span
+            propagate.inject(carrier, context=trace.set_span_in_context(ids))
+        yield ids
         return
     with TRACER.start_as_current_span(name, kind=SpanKind.CLIENT, attributes=attributes) as span:
         if carrier is not None:
