@@ -51,8 +51,7 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 _JSON = (b"content-type", b"application/json")
 # Methods a browser page may send cross-site without asking (no preflight) that change state.
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
-# The trace context's headers, as `svckit.tracing.ids_context` reads them.
-_PROPAGATION = frozenset({b"traceparent", b"tracestate", b"baggage"})
+_PROPAGATION = frozenset(name.encode() for name in tracing.PROPAGATION_HEADERS)
 
 
 def cross_origin_refusal(

@@ -54,7 +54,9 @@ _mode = Mode.OFF
 _ids = RandomIdGenerator()
 # The W3C rule, as the SDK's own propagator reads `traceparent`.
 _TRACEPARENT = TraceContextTextMapPropagator._TRACEPARENT_HEADER_FORMAT_RE
-# Headers only the configured propagators read in full (rare: the cheap path skips them).
+# The trace context's headers (W3C trace context and baggage, the default propagators').
+PROPAGATION_HEADERS = frozenset({"traceparent", "tracestate", "baggage"})
+# Those only the configured propagators read in full (rare: the cheap path skips them).
 _OTHER_PROPAGATION_HEADERS = ("tracestate", "baggage")
 
 
