@@ -189,13 +189,15 @@ class Edge:
         head = RequestHead(scope["headers"])
         self._rewrite(scope, method, head)
         token, trace_id = self._enter_trace(scope, head)
-        headers = self.cors.headers(head.origin) if self.cors is not None else []
+        preflight = self._is_preflight(method, head)
+        # A preflight's answer is CORS's own; any other gains CORS's headers as it leaves.
+        headers = self.cors.headers(head.origin) if self.cors and not preflight else []
         if trace_id:
             headers.append((_TRACE_HEADER, format(trace_id, "032x").encode()))
         guard = BodyGuard(receive, self.max_body, head.declared)
         answer = Answer(send, guard, headers)
         try:
-            await self._serve(scope, method, head, guard, answer)
+            await self._serve(scope, method, head, guard, answer, preflight)
         except BodyTooLarge:
             if not answer.started:
                 await guard.refuse(answer)
@@ -241,7 +243,13 @@ class Edge:
         return None, 0
 
     async def _serve(
-        self, scope: Scope, method: str, head: RequestHead, guard: BodyGuard, answer: Answer
+        self,
+        scope: Scope,
+        method: str,
+        head: RequestHead,
+        guard: BodyGuard,
+        answer: Answer,
+        preflight: bool,
     ) -> None:
         refusal = (
             cross_origin_refusal(
@@ -255,7 +263,7 @@ class Edge:
             await reply(403, refusal)(scope, guard.app_receive, answer)
         elif guard.too_large:
             await guard.refuse(answer, head.expects_continue)
-        elif self._is_preflight(method, head):
+        elif preflight:
             assert self.cors is not None
             await self.cors.preflight(scope)(scope, guard.app_receive, answer)
         else:
