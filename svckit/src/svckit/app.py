@@ -53,7 +53,9 @@ class App(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and tracing.mode() is not tracing.Mode.SPANS:
-            # No span to open: the edge makes the ids.
+            # No span to open: the edge makes the ids. (The rest of FastAPI's own `__call__`.)
+            if self.root_path:
+                scope["root_path"] = self.root_path
             await Starlette.__call__(self, scope, receive, send)
             return
         await super().__call__(scope, receive, send)
