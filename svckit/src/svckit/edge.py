@@ -201,8 +201,9 @@ class Edge:
         except BodyTooLarge:
             if not answer.started:
                 await guard.refuse(answer)
-        except Exception:
+        except Exception as exc:
             log.exception("unhandled error in %s %s", method, scope["path"])
+            trace.get_current_span().record_exception(exc)  # where spans are recorded
             if not answer.started:
                 await reply(500, "internal error")(scope, receive, answer)
         finally:
