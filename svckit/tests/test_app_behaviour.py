@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from opentelemetry import propagate, trace
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
@@ -14,7 +15,7 @@ from svckit import metrics
 from svckit.app import create_app
 from svckit.errors import DownstreamTimeout
 from svckit.readiness import Readiness
-from svckit.tracing import configure_tracing
+from svckit.tracing import Mode, client_span, configure_tracing, current_ids, mode
 
 
 class Entry(BaseModel):
@@ -50,6 +51,21 @@ def make_app() -> httpx.AsyncClient:
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("secret internals")
+
+    @app.get("/downstream")
+    async def downstream() -> dict[str, object]:
+        """What a handler's calls carry downstream, and the ids its log lines carry."""
+        http: dict[str, str] = {}
+        propagate.inject(http)  # as the HTTP and gRPC instrumentation packages do
+        rpc: dict[str, str] = {}
+        with client_span("RPCServer/LogInfo", {}, rpc):
+            pass
+        return {
+            "http": http["traceparent"],
+            "rpc": rpc["traceparent"],
+            "log": current_ids(),
+            "recording": trace.get_current_span().is_recording(),
+        }
 
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="http://t")
@@ -168,6 +184,31 @@ async def test_every_answer_names_its_trace_and_an_incoming_one_is_continued(
         headers={"traceparent": f"00-{incoming}-00f067aa0ba902b7-01"},
     )
     assert r.headers["x-trace-id"] == incoming
+
+
+@pytest.mark.usefixtures("tracing")
+@pytest.mark.parametrize("incoming", [None, "4bf92f3577b34da6a3ce929d0e0e4736"])
+async def test_without_spans_the_ids_still_reach_every_log_line_and_every_call(
+    client: httpx.AsyncClient, incoming: str | None
+) -> None:
+    assert mode() is Mode.IDS  # no exporter: no span objects, ids only
+    caller_span = "00f067aa0ba902b7"
+    headers = {"traceparent": f"00-{incoming}-{caller_span}-01"} if incoming else {}
+    r = await client.get("/downstream", headers=headers)
+    trace_id = r.headers["x-trace-id"]
+    assert trace_id == (incoming or trace_id)
+    seen = r.json()
+    assert seen["recording"] is False
+    log_trace, log_span = seen["log"]
+    assert log_trace == trace_id
+    for hop in ("http", "rpc"):
+        version, hop_trace, parent, flags = seen[hop].split("-")
+        # Our trace, under a span of ours (not the caller's), not sampled (nothing records).
+        assert (version, hop_trace, flags) == ("00", trace_id, "00")
+        assert re.fullmatch("[0-9a-f]{16}", parent)
+        assert parent != caller_span
+    assert seen["http"].split("-")[2] == log_span  # the server's own span id
+    assert seen["rpc"].split("-")[2] != log_span  # the call's span, a child
 
 
 async def test_metrics_count_requests_by_route_template_and_status(

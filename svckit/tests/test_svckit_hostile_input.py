@@ -171,6 +171,51 @@ async def test_a_trickled_body_gets_408_at_the_body_timeout_and_nothing_is_done(
     assert done == []
 
 
+async def test_a_body_trickled_a_byte_a_read_does_not_extend_its_deadline(serve: Serve) -> None:
+    # Each read leaves the request incomplete: the deadline armed at the first runs on.
+    done: list[str] = []
+    async with serve(done) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        started = time.monotonic()
+        writer.write(b"POST /log HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n")
+
+        async def trickle() -> None:
+            with suppress(ConnectionError):
+                while not writer.is_closing():
+                    writer.write(b" ")
+                    await writer.drain()
+                    await asyncio.sleep(0.2)
+
+        trickler = asyncio.create_task(trickle())
+        try:
+            answer = await read_all(reader, 10)
+        finally:
+            trickler.cancel()
+        took = time.monotonic() - started
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert 0.9 <= took < 8
+    assert done == []
+
+
+async def test_a_kept_alive_connections_next_request_is_held_to_the_header_deadline(
+    serve: Serve,
+) -> None:
+    async with serve() as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        # The first request arrives whole (no deadline needed), the second stops mid-header.
+        writer.write(b"GET /ping HTTP/1.1\r\nHost: t\r\n\r\n")
+        first = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n."), 10)
+        assert first.startswith(b"HTTP/1.1 200 ")
+        started = time.monotonic()
+        writer.write(b"GET /ping HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+        rest = await read_all(reader, 10)
+        held = time.monotonic() - started
+        writer.close()
+    assert rest == b""
+    assert 0.9 <= held < 8
+
+
 async def test_an_idle_kept_alive_connection_is_closed_after_the_keep_alive_timeout(
     serve: Serve,
 ) -> None:

@@ -4,9 +4,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware import Middleware
-from fastapi.middleware.cors import CORSMiddleware
 from svckit.app import create_app
+from svckit.cors import Cors
 from svckit.edge import TRACE_HEADER
 
 from broker_service.clients import open_clients
@@ -26,21 +25,19 @@ def build_app(settings: BrokerSettings | None = None) -> FastAPI:
 
     # As the original's cors.Options, with exact origins (a setting) instead of any http(s)
     # page, and no credentials: nothing here uses cookies.
-    cors = Middleware(
-        CORSMiddleware,
+    cors = Cors(
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
         allow_headers=["Accept", "Authorization", "Content-Type", "X-CSRF-Token", "traceparent"],
         # The page shows each call's trace id.
         expose_headers=["Link", TRACE_HEADER],
-        allow_credentials=False,
         max_age=300,
     )
     app = create_app(
         "broker-service",
         description="The gateway: auth, mail and the logger over HTTP, net/rpc, gRPC, RabbitMQ.",
         lifespan=lifespan,
-        middleware=[cors],
+        cors=cors,
         settings=settings,
         # The page's origin may POST here from another origin; other pages' visitors may not.
         trusted_origins=settings.cors_origins,

@@ -3,12 +3,17 @@ reflection."""
 
 import asyncio
 import contextlib
+import inspect
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from logs_proto import logs_pb2, logs_pb2_grpc
+from opentelemetry import context as otel_context
+from svckit import tracing
 from svckit.contract import GRPC_RESULT, LIMITS
 
 from logger_service import writes
@@ -20,6 +25,39 @@ log = logging.getLogger(__name__)
 LOG_SERVICE = logs_pb2.DESCRIPTOR.services_by_name["LogService"].full_name
 # Room beyond one entry's name and data for the request's own framing (tags, lengths).
 MESSAGE_OVERHEAD = 1024
+
+
+class TraceIds(grpc.aio.ServerInterceptor):
+    """Where spans are not recorded (`tracing.Mode.IDS`), in place of OpenTelemetry's gRPC
+    instrumentation (`__main__`): each unary call runs in the caller's trace, from its
+    metadata, with ids alone (`tracing.ids_context`), so its log lines carry them."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable["grpc.RpcMethodHandler[Any, Any] | None"]
+        ],
+        details: grpc.HandlerCallDetails,
+    ) -> "grpc.RpcMethodHandler[Any, Any] | None":  # generic in the stubs only
+        handler = await continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        behaviour = handler.unary_unary
+        carrier = {
+            key: value
+            for key, value in details.invocation_metadata or ()
+            if key in tracing.PROPAGATION_HEADERS and isinstance(value, str)
+        }
+
+        async def traced(request: Any, call: Any) -> Any:
+            token = otel_context.attach(tracing.ids_context(carrier)[0])
+            try:
+                answer = behaviour(request, call)
+                return await answer if inspect.isawaitable(answer) else answer
+            finally:
+                otel_context.detach(token)
+
+        return handler._replace(unary_unary=traced)  # type: ignore[attr-defined, no-any-return]
 
 
 class LogService(logs_pb2_grpc.LogServiceServicer):
@@ -62,6 +100,7 @@ class GrpcServer:
             # Just above what the largest entry needs: a bigger message is refused unread.
             options=[("grpc.max_receive_message_length", LIMITS.utf8_max + MESSAGE_OVERHEAD)],
             maximum_concurrent_rpcs=max_concurrent_rpcs,
+            interceptors=[TraceIds()] if tracing.mode() is tracing.Mode.IDS else None,
         )
         # The asyncio servicer: the one grpc.aio needs.
         self._health = health.aio.HealthServicer()

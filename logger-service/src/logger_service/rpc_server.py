@@ -221,8 +221,12 @@ class RpcServer:
             # not read holds at most that and one reply. No await between encoding and writing:
             # a gob type goes out before its first use.
             async with writing:
+                # `drain` waits only while what is unsent is over the low mark: the deadline
+                # (a timer) is armed for such a client alone, not for every reply.
+                transport = writer.transport
+                unread = transport.get_write_buffer_size() > transport.get_write_buffer_limits()[0]
                 try:
-                    async with asyncio.timeout(self._limits.write_timeout):
+                    async with asyncio.timeout(self._limits.write_timeout if unread else None):
                         await writer.drain()
                 except TimeoutError:
                     if not writer.is_closing():

@@ -1,11 +1,12 @@
 """What every service of the system repeats, written once.
 
 The HTTP service:
-- `app`: `create_app()`, a FastAPI app with the handlers, `/ping`, `/ready`, `/metrics` and
-  FastAPI's own server spans.
-- `edge`: the one pure ASGI pass every request takes: trace id, body limit, JSON whatever the
-  Content-Type, the 500 envelope, metrics, the access line.
-- `body_limit`: the body limit's parts (1 MiB), which `edge` enforces with 413.
+- `app`: `create_app()`, a FastAPI app with the handlers, `/ping`, `/ready`, `/metrics`,
+  FastAPI's own server spans where spans are recorded, and no middleware layer but `edge`'s.
+- `edge`: the one pure ASGI pass every request takes: proxy headers, trace ids, CORS, body
+  limit, JSON whatever the Content-Type, the 500 envelope, metrics, the access line.
+- `body_limit`: the body limit's parts (1 MiB), which `edge` enforces with 413 (`BodyGuard`).
+- `cors`: Starlette's CORS rules, applied by `edge` (the broker's page).
 - `envelope`: the JSON envelope `{"error", "message", "data"}` and its model for OpenAPI.
 - `errors`: `ServiceError` and the exception handlers (400/413/5xx, never a stack trace).
 - `go_json`: bodies read as Go's `encoding/json` read them (keys matched case-insensitively).
@@ -36,7 +37,8 @@ The log entry and its transports:
 - `dsn`: PostgreSQL connection strings in libpq's keyword form or as URIs.
 - `http_client`: the one HTTP client for calls to other services (pool, deadlines, envelope
   errors, answer cap, trace context).
-- `client_address`: the caller's address as a handler reads it (FORWARDED_ALLOW_IPS applied).
+- `client_address`: the caller's address: FORWARDED_ALLOW_IPS applied by `edge`, read by a
+  handler.
 
 Test helpers live apart, in the dev-only `devkit` package: no service image carries them.
 """

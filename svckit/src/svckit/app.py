@@ -6,11 +6,18 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.telemetry import TelemetryConfig
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from svckit import metrics
+from svckit import metrics, tracing
+from svckit.cors import Cors
 from svckit.edge import QUIET_PATHS, Edge
 from svckit.envelope import Envelope, reply
 from svckit.errors import install_error_handlers
@@ -19,10 +26,11 @@ from svckit.settings import ServiceSettings
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
-# FastAPI's own OpenTelemetry support: one server span per request (named by its route, with
-# the stable HTTP conventions), continued from `traceparent`, once `svckit.tracing` has set the
-# provider. Its spans around each dependency, endpoint and serialization would triple a trace's
-# size for nothing a reader needs; the metrics are Prometheus' (`svckit.metrics`); logs are ours.
+# FastAPI's own OpenTelemetry support, where spans are recorded (`tracing.Mode.SPANS`): one
+# server span per request (named by its route, with the stable HTTP conventions), continued
+# from `traceparent`. Otherwise the edge makes the ids and no span (`App.__call__`). Its spans
+# around each dependency, endpoint and serialization would triple a trace's size for nothing a
+# reader needs; the metrics are Prometheus' (`svckit.metrics`); logs are ours.
 TELEMETRY: TelemetryConfig = {
     "tracing": True,
     "operation_spans": False,
@@ -33,6 +41,47 @@ TELEMETRY: TelemetryConfig = {
 }
 
 
+class App(FastAPI):
+    """FastAPI with only the layers our edge does not already do.
+
+    FastAPI's stack is its OpenTelemetry pass, Starlette's error layer (a 500 for an exception
+    no handler took), its exception-telemetry and body-limit layers, the app's middleware, the
+    exception handlers' layer and an exit stack; ours is the app's middleware (the edge first:
+    the 500 envelope, the body limit and the trace are its) and the last two. A 500 or
+    `Exception` handler, if one is added, gets Starlette's error layer back, inside the edge.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and tracing.mode() is not tracing.Mode.SPANS:
+            # No span to open: the edge makes the ids. (The rest of FastAPI's own `__call__`.)
+            if self.root_path:
+                scope["root_path"] = self.root_path
+            await Starlette.__call__(self, scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        handlers = dict(self.exception_handlers)
+        error_handler = handlers.pop(500, None) or handlers.pop(Exception, None)
+        handlers.pop(Exception, None)
+        errors = (
+            [Middleware(ServerErrorMiddleware, handler=error_handler, debug=self.debug)]
+            if error_handler is not None
+            else []
+        )
+        middleware = [
+            *self.user_middleware,
+            *errors,
+            Middleware(ExceptionMiddleware, handlers=handlers, debug=self.debug),
+            # FastAPI's handlers expect it (it closes uploaded files).
+            Middleware(AsyncExitStackMiddleware),
+        ]
+        app: ASGIApp = self.router
+        for cls, args, kwargs in reversed(middleware):
+            app = cls(app, *args, **kwargs)
+        return app
+
+
 def create_app(
     title: str,
     *,
@@ -41,6 +90,7 @@ def create_app(
     readiness: Readiness | None = None,
     settings: ServiceSettings | None = None,
     trusted_origins: Iterable[str] = (),
+    cors: Cors | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     """The app with the envelope's error handlers, `/ping`, `/ready`, `/metrics`, a server span
@@ -48,15 +98,16 @@ def create_app(
     bodies read as JSON whatever their Content-Type (as the Go original did).
 
     `readiness` holds the service's dependency checks; `app.state.readiness` exposes it so the
-    lifespan can add checks once its clients exist. Middleware passed as `middleware=` (the
-    broker's CORS) runs inside that pass, so its answers are traced, counted and logged too.
-    `settings` (the environment's when not given) say who may read `/metrics`;
-    `trusted_origins` are the pages that may send unsafe requests cross-origin (the broker's
-    CORS origins), every other browser request from another origin is refused with 403.
+    lifespan can add checks once its clients exist. Middleware passed as `middleware=` runs
+    inside the edge, so its answers are traced, counted and logged too.
+    `settings` (the environment's when not given) say who may read `/metrics` and which peers'
+    X-Forwarded-For to believe; `trusted_origins` are the pages that may send unsafe requests
+    cross-origin (the broker's CORS origins), every other browser request from another origin
+    is refused with 403; `cors` (the broker's) lets those pages read the answers.
     """
     settings = settings or ServiceSettings()
     metrics_networks = settings.metrics_networks()
-    app = FastAPI(
+    app = App(
         title=title,
         description=description,
         lifespan=lifespan,
@@ -66,7 +117,12 @@ def create_app(
     app.state.readiness = readiness or Readiness()
     install_error_handlers(app)
     # The outermost of the app's middleware: every log line of a request carries its trace id.
-    app.add_middleware(Edge, trusted_origins=trusted_origins)
+    app.add_middleware(
+        Edge,
+        trusted_origins=trusted_origins,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        cors=cors,
+    )
 
     @app.get("/ping", response_class=PlainTextResponse, tags=["probes"])
     @app.head("/ping", response_class=PlainTextResponse, include_in_schema=False)

@@ -13,10 +13,13 @@ connection for as long as it liked (slowloris). This subclass adds, per request:
 - a body deadline from the end of the headers to the body's last byte: past it, 408 and the
   connection is closed (the app reading the body sees the client gone).
 
-These timers run only while a request is being received; a slow answer is the app's to bound.
+These timers run only while a request is being received, and are armed only once a read of
+the socket has left a request incomplete: a request that arrives whole in one read (nearly
+every request) costs no timer. A slow answer is the app's to bound.
 """
 
 import asyncio
+import enum
 import json
 from typing import Any
 
@@ -43,6 +46,13 @@ def limited_protocol(
     )
 
 
+class _Phase(enum.Enum):
+    """Where the request being received stands, and so which deadline holds it."""
+
+    HEADERS = "headers"
+    BODY = "body"
+
+
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
     max_header_bytes = 64 * 1024
     header_timeout = 10.0
@@ -51,34 +61,51 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
+        # The phase the armed deadline is for, and the phase the parser stopped in.
+        self._armed: _Phase | None = None
+        self._phase: _Phase | None = None
         self._header_bytes = 0
         self._headers_too_large = False
 
-    def _arm(self, seconds: float, on_expiry: Any) -> None:
+    def _arm(self, phase: _Phase) -> None:
         self._disarm()
-        self._deadline = self.loop.call_later(seconds, on_expiry)
+        if phase is _Phase.HEADERS:
+            self._deadline = self.loop.call_later(self.header_timeout, self._headers_late)
+        else:
+            self._deadline = self.loop.call_later(self.body_timeout, self._body_late)
+        self._armed = phase
 
     def _disarm(self) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
+        self._armed = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         # A connection that sends nothing is held to the header deadline too.
-        self._arm(self.header_timeout, self._headers_late)
+        self._arm(_Phase.HEADERS)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
 
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # The deadline of where this read left the request: none once it is whole. A deadline
+        # already running for the same phase runs on (a trickle of bytes cannot extend it).
+        # On a kept-alive connection uvicorn's keep-alive timer covered the wait for the next
+        # request's first byte; its headers get their own deadline from here.
+        if self._phase is not self._armed and not self.transport.is_closing():
+            if self._phase is None:
+                self._disarm()
+            else:
+                self._arm(self._phase)
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._header_bytes = 0
-        if self._deadline is None:
-            # The next request on a kept-alive connection: uvicorn's keep-alive timer covered
-            # the wait for its first byte; its headers get their own deadline.
-            self._arm(self.header_timeout, self._headers_late)
+        self._phase = _Phase.HEADERS
 
     def on_url(self, url: bytes) -> None:
         self._count(len(url))
@@ -96,10 +123,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
-        self._arm(self.body_timeout, self._body_late)
+        self._phase = _Phase.BODY
 
     def on_message_complete(self) -> None:
-        self._disarm()
+        self._phase = None
         super().on_message_complete()
 
     def send_400_response(self, msg: str) -> None:
@@ -112,14 +139,14 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         return f"request headers are larger than {self.max_header_bytes} bytes"
 
     def _headers_late(self) -> None:
-        self._deadline = None
+        self._deadline, self._armed = None, None
         if not self.transport.is_closing():
             # DEBUG: a slowloris would otherwise write a line per connection it opens.
             self.logger.debug("headers took over %ss: closing", self.header_timeout)
             self.transport.close()
 
     def _body_late(self) -> None:
-        self._deadline = None
+        self._deadline, self._armed = None, None
         if self.transport.is_closing():
             return
         message = f"request body not received within {self.body_timeout:g} s"
