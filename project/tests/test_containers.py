@@ -25,10 +25,10 @@ from typing import Any
 
 import httpx
 import pytest
-from devkit.browser import BUTTONS, chromium
+from devkit.browser import BUTTONS, chromium, click_every_button
 from devkit.docker import DOCKER, docker, run
 from devkit.wait import await_for, wait_for
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page
 from pymongo import AsyncMongoClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(1500)]
@@ -234,12 +234,7 @@ async def opened(browser: Browser) -> Page:
 async def test_the_browser_clicks_every_button_against_the_containers(
     page: Page, mongo_logs: Any, http: httpx.AsyncClient
 ) -> None:
-    output = page.locator("#output li")
-    for index, (button, (line, _, received)) in enumerate(BUTTONS.items()):
-        await page.click(f"#{button}")
-        await expect(output).to_have_count(index + 1)
-        await expect(output.nth(index).locator(".line")).to_have_text(line)
-        await expect(page.locator("#received")).to_contain_text(received)
+    await click_every_button(page)
     for _, data, _ in BUTTONS.values():
         if data is not None:
 

@@ -30,10 +30,9 @@ from typing import Any
 
 import httpx
 import pytest
-from devkit.browser import BUTTONS, chromium, page_at
+from devkit.browser import chromium, click_every_button, page_at
 from devkit.docker import DOCKER, docker, run
 from devkit.wait import await_for, wait_for
-from playwright.async_api import expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(900)]
 
@@ -316,12 +315,7 @@ async def test_the_page_over_https_works_every_button_against_the_https_broker(
         chromium() as browser,
         page_at(browser, PAGE + "/", ignore_https_errors=True) as page,
     ):
-        output = page.locator("#output li")
-        for index, (button, (line, _, received)) in enumerate(BUTTONS.items()):
-            await page.click(f"#{button}")
-            await expect(output).to_have_count(index + 1)
-            await expect(output.nth(index).locator(".line")).to_have_text(line)
-            await expect(page.locator("#received")).to_contain_text(received)
+        await click_every_button(page)
 
 
 # --- the orchestrator at work, under a steady stream ------------------------------------------

@@ -4,7 +4,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 OK = "Response from broker service: "
 # The test page's buttons, for every test that clicks them: element id → (the Output line, the
@@ -71,3 +71,14 @@ async def page_at(
         yield page
     finally:
         await context.close()
+
+
+async def click_every_button(page: Page) -> None:
+    """Click each of the test page's buttons in turn; each answer's Output line and Received
+    JSON are the expected ones (the proof, through any deployment, that every path works)."""
+    output = page.locator("#output li")
+    for index, (button, (line, _, received)) in enumerate(BUTTONS.items()):
+        await page.click(f"#{button}")
+        await expect(output).to_have_count(index + 1)
+        await expect(output.nth(index).locator(".line")).to_have_text(line)
+        await expect(page.locator("#received")).to_contain_text(received)
