@@ -78,7 +78,7 @@ async def test_the_log_action_reaches_the_go_logger_over_gob(
     )
     assert resp.status_code == 202, resp.text
     assert resp.json()["message"] == "Processed payload via RPC:go-gob"
-    assert {"name": "go-gob", "data": "é über gob"} in go_logger.received
+    go_logger.has_received({"name": "go-gob", "data": "é über gob"})
 
 
 async def test_go_style_keys_and_pipelined_calls_all_arrive(
@@ -90,8 +90,7 @@ async def test_go_style_keys_and_pipelined_calls_all_arrive(
     assert [r.json()["message"] for r in replies] == [
         f"Processed payload via RPC:go-pipe-{i}" for i in range(30)
     ]
-    received = go_logger.received
-    assert all({"name": f"go-pipe-{i}", "data": str(i)} in received for i in range(30))
+    go_logger.has_received(*({"name": f"go-pipe-{i}", "data": str(i)} for i in range(30)))
 
 
 async def test_an_error_from_the_go_logger_is_502_with_its_message(

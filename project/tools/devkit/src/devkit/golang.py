@@ -82,6 +82,16 @@ class GoServer:
             lines = self._lines[1:]
         return [json.loads(line) for line in lines if line.startswith("{")]
 
+    def has_received(self, *wanted: dict[str, Any], timeout: float = 10.0) -> None:
+        """Wait until every payload of `wanted` is among `received`: the server prints each as
+        it answers, so a caller's answer can come before the reader thread has the line."""
+
+        def missing() -> list[dict[str, Any]]:
+            got = self.received
+            return [w for w in wanted if w not in got]
+
+        wait_for(lambda: not missing(), timeout, what=f"the Go server to print {wanted}")
+
     def output(self) -> str:
         with self._lock:
             return "\n".join(self._lines)
