@@ -3,6 +3,7 @@ MAIL_READY_CACHE (a real aiosmtpd server with AUTH counts the sessions), and a b
 composed off the event loop."""
 
 import asyncio
+import dataclasses
 import threading
 import time
 from typing import Any
@@ -13,7 +14,7 @@ from devkit.net import free_port
 from devkit.wait import await_for
 from mail_fixtures import Recorder, mail_app, mail_service, send_body, smtp_server
 from mail_service.composer import Composer
-from mail_service.deps import get_composer
+from mail_service.deps import parts_of
 from mail_service.models import MESSAGE_MAX
 
 # The AUTH here runs without TLS on purpose; aiosmtpd warns about exactly that.
@@ -111,7 +112,7 @@ async def test_ping_answers_within_a_second_while_a_big_mail_is_composed(
     message = "Grüße 😀\n" * (MESSAGE_MAX // 8)
     with smtp_server(recorder) as port:
         async with mail_app(mail_host="127.0.0.1", mail_port=port) as (app, http):
-            app.dependency_overrides[get_composer] = lambda: composer
+            parts_of.install(app, dataclasses.replace(parts_of.of(app), composer=composer))
             started = time.monotonic()
             send = asyncio.create_task(
                 http.post("/send", json=send_body("big@there.com", message=message))

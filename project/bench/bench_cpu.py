@@ -147,6 +147,15 @@ def figures_of(
     return results
 
 
+def chosen(found: dict[str, Route]) -> dict[str, Route]:
+    """The paths `BENCH_CPU_PATHS` names (comma-separated labels), else all of them: one path
+    measured alone while working on it."""
+    wanted = [w.strip() for w in os.environ.get("BENCH_CPU_PATHS", "").split(",") if w.strip()]
+    if unknown := set(wanted) - found.keys():
+        raise SystemExit(f"BENCH_CPU_PATHS: no such path {sorted(unknown)}; paths: {list(found)}")
+    return {label: found[label] for label in wanted} if wanted else found
+
+
 # Issue 25's goals: (path, in flight, process or "p50") -> at most this many ms.
 GOALS: dict[tuple[str, int, str], float] = {
     ("/handle log", 32, "broker"): 0.40,
@@ -179,7 +188,7 @@ async def main(quick: bool) -> list[benchkit.Result]:
             logs = mongo[system.database]["logs"]
             # RabbitMQ's server is shared with the rest of the machine: not ours to charge.
             pids = {SHOWN.get(p, p): pid for p, pid in system.pids.items() if p != "rabbitmq"}
-            for label, target in paths(run).items():
+            for label, target in chosen(paths(run)).items():
                 url = system.broker.url + target.path
                 await first_answer(http, url, target.payload, 30)
                 for level in LEVELS:

@@ -18,6 +18,7 @@ from svckit.body_limit import BodyGuard, BodyTooLarge
 from svckit.client_address import TrustedProxies
 from svckit.cors import Cors
 from svckit.edge import Edge
+from svckit.lean_routes import LeanRoutes
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 PAGE = "http://page.test:8082"
@@ -193,13 +194,13 @@ async def test_an_answer_before_the_whole_refused_body_drains_it_first() -> None
     assert guard.done
 
 
-def test_the_apps_stack_is_the_edge_the_exception_handlers_and_the_router() -> None:
+def test_the_apps_stack_is_the_edge_lean_routes_the_exception_handlers_and_the_router() -> None:
     app = create_app("edge-test")
     stack, layers = app.build_middleware_stack(), []
     while stack is not app.router:
         layers.append(type(stack))
         stack = stack.app  # type: ignore[attr-defined]
-    assert layers == [Edge, ExceptionMiddleware, AsyncExitStackMiddleware]
+    assert layers == [Edge, LeanRoutes, ExceptionMiddleware, AsyncExitStackMiddleware]
 
 
 async def test_an_exception_handler_added_by_a_service_still_answers() -> None:

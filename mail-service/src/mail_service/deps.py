@@ -1,10 +1,9 @@
-"""What the routes are given, as typed `Annotated` aliases: the parts the lifespan (`app`)
-builds once and stores with `parts_of` (svckit.parts)."""
+"""The parts the lifespan (`app`) builds once and stores with `parts_of` (svckit.parts); the
+one route, `POST /send`, reads them itself, so FastAPI has nothing to resolve per mail (it is
+a lean route: `svckit.lean_routes`)."""
 
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends
 from svckit.parts import Part
 
 from mail_service.composer import Composer
@@ -20,21 +19,3 @@ class Parts:
 
 
 parts_of = Part[Parts]("parts")
-PartsDep = Annotated[Parts, Depends(parts_of.dependency)]
-
-
-async def get_settings(parts: PartsDep) -> MailSettings:
-    return parts.settings
-
-
-async def get_composer(parts: PartsDep) -> Composer:
-    return parts.composer
-
-
-async def get_mailer(parts: PartsDep) -> Mailer:
-    return parts.mailer
-
-
-SettingsDep = Annotated[MailSettings, Depends(get_settings)]
-ComposerDep = Annotated[Composer, Depends(get_composer)]
-MailerDep = Annotated[Mailer, Depends(get_mailer)]

@@ -1,10 +1,10 @@
-"""The HTTP door: `POST /send`; routes only, given their parts by `deps`."""
+"""The HTTP door: `POST /send`; routes only, their parts from `deps`."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from svckit.envelope import Envelope, reply
 
-from mail_service.deps import ComposerDep, MailerDep, SettingsDep
+from mail_service.deps import parts_of
 from mail_service.models import SendRequest
 
 router = APIRouter(tags=["mail"])
@@ -20,14 +20,10 @@ router = APIRouter(tags=["mail"])
         504: {"model": Envelope, "description": "the mail server did not answer in time"},
     },
 )
-async def send(
-    body: SendRequest,
-    settings: SettingsDep,
-    composer: ComposerDep,
-    mailer: MailerDep,
-) -> JSONResponse:
+async def send(body: SendRequest, request: Request) -> JSONResponse:
     """Send one `multipart/alternative` mail; 202 `sent to <to>` once the server took it."""
-    sender = body.sender or settings.from_address
-    mail = await composer.compose_off_loop(sender, body.to, body.subject, body.message)
-    await mailer.send(mail, sender, body.to)
+    parts = parts_of(request)
+    sender = body.sender or parts.settings.from_address
+    mail = await parts.composer.compose_off_loop(sender, body.to, body.subject, body.message)
+    await parts.mailer.send(mail, sender, body.to)
     return reply(202, f"sent to {body.to}")

@@ -5,6 +5,8 @@ The HTTP service:
   FastAPI's own server spans where spans are recorded, and no middleware layer but `edge`'s.
 - `edge`: the one pure ASGI pass every request takes: proxy headers, trace ids, CORS, body
   limit, JSON whatever the Content-Type, the 500 envelope, metrics, the access line.
+- `lean_routes`: routes that need nothing of FastAPI per request but their body, served by one
+  dict lookup inside the edge (the hot routes), answering exactly as FastAPI would.
 - `body_limit`: the body limit's parts (1 MiB), which `edge` enforces with 413 (`BodyGuard`).
 - `cors`: Starlette's CORS rules, applied by `edge` (the broker's page).
 - `envelope`: the JSON envelope `{"error", "message", "data"}` and its model for OpenAPI.

@@ -21,6 +21,7 @@ from svckit.cors import Cors
 from svckit.edge import QUIET_PATHS, Edge
 from svckit.envelope import Envelope, reply
 from svckit.errors import install_error_handlers
+from svckit.lean_routes import LeanRoute, LeanRoutes, add_lean_routes
 from svckit.readiness import OK, Readiness
 from svckit.settings import ServiceSettings
 
@@ -49,7 +50,27 @@ class App(FastAPI):
     exception handlers' layer and an exit stack; ours is the app's middleware (the edge first:
     the 500 envelope, the body limit and the trace are its) and the last two. A 500 or
     `Exception` handler, if one is added, gets Starlette's error layer back, inside the edge.
+
+    The routes of an included router that need nothing of FastAPI per request but their body
+    are served by `svckit.lean_routes`, right inside the edge.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lean_routes: dict[tuple[str, str], LeanRoute] = {}
+
+    def include_router(self, router: Any, *args: Any, **kwargs: Any) -> None:
+        earlier = list(self.router.routes)
+        super().include_router(router, *args, **kwargs)
+        # Dependencies or a body limit given to the include apply to its routes: FastAPI's.
+        if not args and kwargs.keys() <= {"prefix", "tags", "responses"}:
+            add_lean_routes(
+                self.lean_routes,
+                earlier,
+                list(router.routes),
+                kwargs.get("prefix", ""),
+                self.exception_handlers,
+            )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and tracing.mode() is not tracing.Mode.SPANS:
@@ -71,6 +92,7 @@ class App(FastAPI):
         )
         middleware = [
             *self.user_middleware,
+            Middleware(LeanRoutes, routes=self.lean_routes),
             *errors,
             Middleware(ExceptionMiddleware, handlers=handlers, debug=self.debug),
             # FastAPI's handlers expect it (it closes uploaded files).

@@ -21,7 +21,10 @@ class Part(Generic[T]):
         setattr(app.state, self.key, value)
 
     def __call__(self, request: Request) -> T:
-        value: T = getattr(request.app.state, self.key)
+        return self.of(request.app)
+
+    def of(self, app: FastAPI) -> T:
+        value: T = getattr(app.state, self.key)
         return value
 
     # Async, so FastAPI calls it in the loop rather than hopping to a worker thread per request.
