@@ -1,7 +1,8 @@
 """What the logger's routes use, built once in the lifespan (`app.py`) and reached from here.
 
-Routes take `PartsDep`; the hottest, `POST /log`, calls `parts_of(request)` itself, so FastAPI
-has no dependency to resolve on each write.
+Routes take `PartsDep`; the writing ones, `POST /log` and `POST /logs`, call
+`parts_of(request)` themselves, so FastAPI has nothing to resolve per write: they are lean
+routes (`svckit.lean_routes`).
 """
 
 from dataclasses import dataclass

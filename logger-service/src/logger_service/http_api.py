@@ -92,7 +92,7 @@ def _item(entry: LogEntry) -> dict[str, str]:
 )
 async def write_log(entry: LogIn, request: Request) -> JSONResponse:
     """Store one entry; answers 202 `logged` (also for a repeated `event_id`)."""
-    # The store straight from the app, not by `Depends`: the hottest route skips resolving it.
+    # The store straight from the app, not by `Depends`: a lean route (`svckit.lean_routes`).
     await writes.write(parts_of(request).store, "http", entry.name, entry.data, entry.event_id)
     return reply(202, "logged")
 
@@ -153,15 +153,17 @@ def _trace_entries(raw: list[Any], outcomes: list[EntryOutcome]) -> None:
     },
 )
 async def write_logs(
-    parts: PartsDep, raw: Annotated[list[Any], Body(max_length=BATCH_MAX)]
+    raw: Annotated[list[Any], Body(max_length=BATCH_MAX)], request: Request
 ) -> JSONResponse:
     """Store a batch of entries, each as `POST /log` would; answers 200 with each entry's
     outcome in order (stored, duplicate, refused or unavailable), or 503 when the store
     took none of them."""
+    # The listener's route: the parts straight from the app, so it is a lean route too.
+    store = parts_of(request).store
     entries = [_parse(item) for item in raw]
     valid = [e for e in entries if isinstance(e, BatchEntry)]
     results = iter(
-        await writes.write_many(parts.store, "http", ((e.name, e.data, e.event_id) for e in valid))
+        await writes.write_many(store, "http", ((e.name, e.data, e.event_id) for e in valid))
         if valid
         else []
     )
