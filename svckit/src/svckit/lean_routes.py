@@ -1,11 +1,11 @@
 """Lean routes: a hot route served without FastAPI's per-request machinery, to the same effect.
 
 A route whose endpoint takes at most a JSON body model and the `Request`, and answers with a
-`Response` of its own (the broker's `POST /`, `/handle`, `/log-*`, the logger's `POST /log`), needs
-none of what FastAPI does per request beyond reading and validating that body: no dependency to
-solve, no query to parse, no answer to serialize. Walking the router (included routers are
-searched route by route), the request handler's exit stack and its dependency solver cost more
-CPU than the route's own work (the broker's `/handle` log: 0.47 → see the benchmark report).
+`Response` of its own (the broker's `POST /`, `/handle`, `/log-*`, the logger's `POST /log` and
+`POST /logs`, mail's `POST /send`), needs none of what FastAPI does per request beyond reading
+and validating that body: no dependency to solve, no query to parse, no answer to serialize.
+Walking the router (included routers are searched route by route), the request handler's exit
+stack and its dependency solver cost more CPU than such a route's own work (`bench_cpu`).
 
 `LeanRoutes` finds such a route by method and path in one dict and does that work itself, with
 FastAPI's own pieces where they decide something a caller sees: the body field's `validate`
@@ -28,6 +28,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from svckit import tracing
 
 Handler = Callable[[Request, Exception], Response | Awaitable[Response]]
 Handlers = dict[Any, Handler]
@@ -187,7 +189,9 @@ def _handler_for(handlers: Handlers, exc: Exception) -> Handler | None:
 
 def _name_span(method: str, route: str) -> None:
     """Where spans are recorded, the server span's name and route, as FastAPI's own telemetry
-    sets them when its router selects a route."""
+    sets them when its router selects a route (otherwise there is no span to look up)."""
+    if tracing.mode() is not tracing.Mode.SPANS:
+        return
     span = trace.get_current_span()
     if span.is_recording():
         span.set_attribute("http.route", route)
