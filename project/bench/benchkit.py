@@ -91,6 +91,14 @@ async def closed_loop(
     return Load(len(latencies), errors, seconds, latencies)
 
 
+def number(value: float) -> str:
+    """A figure with the digits its goal needs: CPU ms per request (goals of 0.25 and 0.6) gets
+    three decimals, not one that rounds 0.26 to the goal's 0.3."""
+    if abs(value) < 1:
+        return f"{value:.3f}"
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:,.1f}"
+
+
 def table(results: list[Result]) -> str:
     """A Markdown table: figure, baseline, ratio, goal, met."""
     lines = [
@@ -99,14 +107,16 @@ def table(results: list[Result]) -> str:
     ]
     for r in results:
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
-        base = f"{r.baseline:,.1f} {r.unit}" if r.baseline is not None else ""
+        base = f"{number(r.baseline)} {r.unit}" if r.baseline is not None else ""
         goal = (
             ""
             if r.goal is None
             else f"{r.goal_kind.replace('>=', ' ≥ ').replace('<=', ' ≤ ')} {r.goal:g}"
         )
         met = {True: "yes", False: "no", None: ""}[r.met]
-        lines.append(f"| {r.name} | {r.value:,.1f} {r.unit} | {base} | {ratio} | {goal} | {met} |")
+        lines.append(
+            f"| {r.name} | {number(r.value)} {r.unit} | {base} | {ratio} | {goal} | {met} |"
+        )
     return "\n".join(lines)
 
 
