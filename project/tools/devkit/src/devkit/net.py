@@ -2,22 +2,15 @@
 server on one."""
 
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
-# The probe lives in the launcher, which needs it and must not need devkit.
+# The probe and the port allocator live in the launcher, which needs them and must not need
+# devkit.
+from launcher.ports import free_port as free_port
 from launcher.probes import answers as answers
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now (bind to 0, read it, release it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextlib.asynccontextmanager

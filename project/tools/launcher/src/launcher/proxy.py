@@ -9,7 +9,6 @@ traffic, and every method is a plain call that works from sync and async code al
 
 import asyncio
 import contextlib
-import socket
 import threading
 from collections.abc import Coroutine
 from typing import Any
@@ -17,12 +16,7 @@ from urllib.parse import urlsplit
 
 from svckit import dsn
 
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from launcher.ports import free_port
 
 
 class TcpProxy:
@@ -47,7 +41,7 @@ class TcpProxy:
     ) -> None:
         self.target = (target_host, target_port)
         self.source = None if source is None else (source, 0)
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.delay = 0.0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
