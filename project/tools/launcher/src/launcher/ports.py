@@ -20,6 +20,8 @@ _TRIES = 200
 
 _given: set[int] = set()
 _lock = threading.Lock()
+# Its own generator: a test seeding the module-level one must not make processes pick alike.
+_random = random.Random()
 
 
 def _kernel_pick() -> int:
@@ -52,7 +54,7 @@ def free_port() -> int:
     pool = _below_ephemeral()
     with _lock:
         for _ in range(_TRIES):
-            port = random.choice(pool) if pool is not None else _kernel_pick()
+            port = _random.choice(pool) if pool is not None else _kernel_pick()
             if port not in _given and _bindable(port):
                 _given.add(port)
                 return port
