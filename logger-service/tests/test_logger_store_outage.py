@@ -25,7 +25,13 @@ from logs_proto import logs_pb2, logs_pb2_grpc
 from pymongo.collection import Collection
 
 DEADLINE = 4.0  # the logger's store deadline is 2 s; a few seconds at most, whatever the door
-UNAVAILABLE = "the log store (MongoDB) is unavailable: no server reachable within 2 s"
+# What a cut store can be said to be (logger-service/README.md): the request that meets the
+# pooled connection dropped sees it fail; once the driver's monitor has seen the server go, the
+# next finds none within the deadline. Which comes first is a race, so either holds.
+CUT = {
+    f"the log store (MongoDB) is unavailable: {reason}"
+    for reason in ("the connection failed", "no server reachable within 2 s")
+}
 
 
 @pytest.fixture(scope="module")
@@ -148,26 +154,27 @@ async def test_an_outage_fails_every_door_fast_and_each_recovers_by_itself(
     started = time.monotonic()
     r = await http.post("/log", json={"name": unique("down"), "data": "d"})
     assert r.status_code == 503
-    assert r.json()["message"] == UNAVAILABLE
+    assert r.json()["message"] in CUT
     assert time.monotonic() - started < DEADLINE
 
     started = time.monotonic()
     batch = [{"name": unique("down"), "data": "d"}, {"name": 1, "data": "refused"}]
     r = await http.post("/logs", json=batch)
-    assert (r.status_code, r.json()["message"]) == (503, UNAVAILABLE)
+    assert r.status_code == 503
+    assert r.json()["message"] in CUT
     assert time.monotonic() - started < DEADLINE
 
     started = time.monotonic()
     reply = await rpc_call(logger_via_proxy, unique("down"))
     assert reply["result"] is None
-    assert reply["error"] == UNAVAILABLE
+    assert reply["error"] in CUT
     assert time.monotonic() - started < DEADLINE
 
     started = time.monotonic()
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await grpc_write(channel, unique("down"))
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert caught.value.details() == UNAVAILABLE
+    assert caught.value.details() in CUT
     assert time.monotonic() - started < DEADLINE
     assert f"MongoDB: {where}" in logger_via_proxy.output()
 
