@@ -8,6 +8,7 @@ the meantime. So a port handed out here is never handed out twice by this proces
 taken below the kernel's ephemeral range, where neither bind(0) nor connect() ever lands.
 """
 
+import functools
 import random
 import socket
 import threading
@@ -41,6 +42,7 @@ def _bindable(port: int) -> bool:
         return True
 
 
+@functools.cache  # the range is the kernel's setting: read once, not on every port
 def _below_ephemeral() -> range | None:
     try:
         low = int(_EPHEMERAL.read_text().split()[0])
