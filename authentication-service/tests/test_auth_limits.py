@@ -142,12 +142,11 @@ async def test_a_burst_from_one_address_gets_its_limit_of_checks_and_429_at_once
     assert took < 5
 
 
-async def test_another_address_waits_for_one_check_of_a_burst_not_for_all_of_it(
-    start_app: StartApp,
-) -> None:
+async def test_another_address_waits_for_no_check_of_a_burst(start_app: StartApp) -> None:
     """Ten wrong logins at once from one address (its limit lets all ten through), then the
-    owner's from another: with one bcrypt thread, the owner is answered after at most two of
-    the ten (the one running and, at most, one taken before it arrived)."""
+    owner's from another: with one bcrypt thread per client, the burst holds one thread and
+    the owner's check starts at once on the spare, so it is answered after at most two of the
+    ten (the one running when it arrived, and the next if its own lookup was slow)."""
     async with start_app(bcrypt_threads=1) as svc:
         answered: list[str] = []
 
@@ -162,7 +161,7 @@ async def test_another_address_waits_for_one_check_of_a_burst_not_for_all_of_it(
         statuses = Counter(await asyncio.gather(*burst))
     assert owner == 202
     assert statuses == Counter({401: 10})
-    assert answered.index("owner") <= 3, answered
+    assert answered.index("owner") <= 2, answered
 
 
 async def test_a_full_line_for_bcrypt_is_503_with_retry_after_at_once(
@@ -188,8 +187,9 @@ async def test_a_full_line_for_bcrypt_is_503_with_retry_after_at_once(
         # The refused attempts gave their places back: the next address still gets in.
         after = await svc.login(ADMIN, SECRET, "10.2.1.1")
     statuses = Counter(status for _, status, _, _ in finished)
-    assert statuses == Counter({401: 2, 503: 18})
-    assert sum(checks.values()) == 2
+    # One thread, the spare and one place in line: three checks.
+    assert statuses == Counter({401: 3, 503: 17})
+    assert sum(checks.values()) == 3
     busy = [f for f in finished if f[1] == 503]
     assert all(retry == "1" and error for _, _, retry, error in busy)
     # Answered before the first check was done, not after waiting in line.

@@ -8,7 +8,7 @@ from typing import Any
 
 import devkit.callers
 import httpx
-from devkit.callers import Call
+from devkit.callers import Call, failure
 from devkit.system import LocalSystem
 
 # The broker's deadline for each downstream, set for the system under test: its defaults, but
@@ -98,7 +98,7 @@ class Callers(devkit.callers.Callers):
             return Call(route.name, began, time.monotonic() - began, None, "no answer")
         except httpx.TransportError as exc:
             took = time.monotonic() - began
-            return Call(route.name, began, took, None, "dropped", type(exc).__name__)
+            return Call(route.name, began, took, None, "dropped", failure(exc)[:300])
         took = time.monotonic() - began
         message, event_id = _read(resp)
         return Call(

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import grpc
 import httpx
-from devkit.callers import Call, Callers
+from devkit.callers import Call, Callers, failure
 from devkit.system import LocalSystem
 from logs_proto import logs_pb2, logs_pb2_grpc
 from pymongo import AsyncMongoClient
@@ -90,7 +90,7 @@ class Doors(Callers):
             return Call(name, began, time.monotonic() - began, None, "no answer")
         except (OSError, httpx.TransportError, grpc.aio.AioRpcError) as exc:
             took = time.monotonic() - began
-            return Call(name, began, took, None, "failed", f"{type(exc).__name__}: {exc}"[:200])
+            return Call(name, began, took, None, "failed", failure(exc)[:300])
         took = time.monotonic() - began
         if ok and data:
             self.written.append(data)

@@ -1,8 +1,10 @@
 """bcrypt checks as Go's `golang.org/x/crypto/bcrypt` makes them, off the event loop.
 
-Each check runs in a worker thread (bcrypt releases the GIL) behind a semaphore sized to the
-cores, so logins use every core while the event loop stays free to answer `/ping`. The wait
-for a thread is bounded: a login that would queue behind a full line gets 503 at once.
+Each check runs in a worker thread (bcrypt releases the GIL): one client gets at most one per
+core, so its logins use every core while the event loop stays free to answer `/ping`, and one
+thread more is kept for everyone else, so another client's login starts at once rather than
+after one of a burst's checks. The wait for a thread is bounded: a login that would queue
+behind a full line gets 503 at once.
 """
 
 import asyncio
@@ -82,18 +84,19 @@ class PasswordsBusy(ServiceError):
 class PasswordChecker:
     """Checks passwords against stored hashes; `checks` counts the checks made, by cost.
 
-    At most `threads` checks run and `queue` more wait; `admitted()` refuses the next one. The
-    waiting checks take the threads in turn by client (`FairLine`), so one client's burst
-    never stands between everyone else and a thread.
+    At most `threads` checks of one client run at once, `threads + 1` in all (the spare is
+    for a client other than a busy one), and `queue` more wait; `admitted()` refuses the next
+    one. The waiting checks take the threads in turn by client (`FairLine`), so one client's
+    burst never stands between everyone else and a thread.
     """
 
     def __init__(self, threads: int = 0, queue: int = 16) -> None:
         self.threads = threads or cores()
-        self.capacity = self.threads + queue
+        self.capacity = self.threads + 1 + queue
         self.admitted_now = 0
-        self._slots = FairLine(self.threads)
+        self._slots = FairLine(self.threads + 1, per_client=self.threads)
         self._pool = ThreadPoolExecutor(
-            self.threads, thread_name_prefix="bcrypt", initializer=_yield_to_the_event_loop
+            self.threads + 1, thread_name_prefix="bcrypt", initializer=_yield_to_the_event_loop
         )
         self.checks: Counter[int] = Counter()
         self._stand_in = b""
@@ -140,7 +143,7 @@ class PasswordChecker:
             try:
                 return await asyncio.get_running_loop().run_in_executor(self._pool, fn, data, salt)
             finally:
-                self._slots.release()
+                self._slots.release(client)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -39,7 +39,9 @@ class AuthSettings(ServiceSettings):
         " never denies a login",
     )
     bcrypt_threads: int = Field(
-        0, description="concurrent bcrypt checks (worker threads); 0: one per core"
+        0,
+        description="concurrent bcrypt checks of one client (worker threads; one more is kept"
+        " for the other clients); 0: one per core",
     )
     bcrypt_queue: int = Field(
         16,

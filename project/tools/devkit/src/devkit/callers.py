@@ -28,6 +28,17 @@ def succeeded(call: Call) -> bool:
     return call.status is not None and 200 <= call.status < 300
 
 
+def failure(exc: BaseException) -> str:
+    """What a failed call raised, with the error at the root of its chain when that is another
+    (httpx's `ReadError` says nothing; the `ConnectionResetError` under it does)."""
+    said = f"{type(exc).__name__}: {exc}"
+    root, seen = exc, {id(exc)}
+    while (cause := root.__cause__ or root.__context__) is not None and id(cause) not in seen:
+        root = cause
+        seen.add(id(cause))
+    return said if root is exc else f"{said} (from {type(root).__name__}: {root})"
+
+
 Probe = Callable[[], Awaitable[Call]]
 
 
