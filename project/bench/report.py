@@ -1,7 +1,8 @@
 """The report folder of a benchmark run: `results.json`, `report.md` and the PNG plots.
 
-`results.json` holds every figure with its unit, the machine (cores, CPU, memory, load), the
-versions of Python and the key libraries, and the date; `report.md` the same as tables.
+`results.json` holds every figure with its unit, the machine (cores, CPU, memory, load, the
+time of a reference loop), the versions of Python and the key libraries, and the date;
+`report.md` the same as tables.
 """
 
 import dataclasses
@@ -9,6 +10,7 @@ import json
 import math
 import os
 import platform
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from importlib import metadata
@@ -45,8 +47,25 @@ CPU_TABLE = "CPU per request per process (ms)"
 P99_PNG = "shootout_p99.png"
 
 
+def reference_loop_ms() -> float:
+    """The best of five timings of one pure-Python loop (a million additions), in ms.
+
+    Two hosts that both say "2 cores (AMD EPYC)" can run Python twice as fast as each other,
+    and every CPU figure moves with them; this puts a number on the host beside the figures.
+    """
+    best = math.inf
+    for _ in range(5):
+        start = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return round(best * 1000, 1)
+
+
 def machine() -> dict[str, Any]:
-    """What the figures ran on: cores, CPU model, memory, kernel and the load before the run."""
+    """What the figures ran on: cores, CPU model, memory, kernel, the load before the run and
+    the reference loop's time."""
     cpu_model = ""
     for line in _read("/proc/cpuinfo").splitlines():
         if line.startswith("model name"):
@@ -64,6 +83,7 @@ def machine() -> dict[str, Any]:
         "memory_gib": round(mem_kib / 1024**2, 1),
         "platform": platform.platform(),
         "load_average": list(os.getloadavg()),
+        "reference_loop_ms": reference_loop_ms(),
     }
 
 
@@ -262,7 +282,12 @@ def markdown(run: dict[str, Any], plots: list[Path]) -> str:
         "",
         f"- date: {run['date']} ({mode}, {run['seconds']:.0f} s)",
         f"- machine: {m['cores']} cores ({m['cpu_model']}), {m['memory_gib']} GiB, "
-        f"{m['platform']}; load average before the run {m['load_average'][0]:.2f}",
+        f"{m['platform']}; load average before the run {m['load_average'][0]:.2f}"
+        + (
+            f"; a pure-Python loop of a million additions {m['reference_loop_ms']} ms"
+            if "reference_loop_ms" in m
+            else ""
+        ),
         "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         "",
     ]

@@ -65,6 +65,7 @@ def test_results_json_names_the_machine_the_versions_the_date_and_every_unit(
     run = load(quick_run[0])
     assert run["machine"]["cores"] == os.cpu_count()
     assert run["machine"]["cpu_model"]
+    assert run["machine"]["reference_loop_ms"] > 0
     assert run["versions"]["python"] == platform.python_version()
     assert {"fastapi", "uvicorn", "pymongo", "aio-pika", "grpcio"} <= run["versions"].keys()
     when = datetime.datetime.fromisoformat(run["date"])
