@@ -106,6 +106,7 @@ def test_the_shootout_measured_every_door_at_every_level_end_to_end(
 def test_report_md_has_the_tables_and_the_plots_are_pngs(quick_run: tuple[Path, str]) -> None:
     out = quick_run[0]
     text = (out / "report.md").read_text()
+    assert "a pure-Python loop of a million additions " in text
     assert "| door | in flight | req/s |" in text
     for door in DOORS:
         assert f"| {door} | 32 |" in text
